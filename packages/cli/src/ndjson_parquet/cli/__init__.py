@@ -1,0 +1,3 @@
+"""ndjson-parquet cli."""
+
+__version__ = "0.1.0"

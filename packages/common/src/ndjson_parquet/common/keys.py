@@ -1,0 +1,206 @@
+"""DynamoDB single-table design: key formats and attribute names.
+
+One table holds four kinds of item. Every key string is built here, so that the Lambda, the state
+machine definition and the operator CLI can never disagree about where an item lives.
+
+| item     | pk                          | sk              | gsi1 (pk / sk)                         | gsi2 (pk / sk)                     |
+|----------|-----------------------------|-----------------|----------------------------------------|------------------------------------|
+| file     | FILE#<bucket>/<key>         | V#<etag>        | PENDING#<date> / <registered>#<uri>    | (none)                             |
+|          |                             |                 | (removed once the file is manifested)  |                                    |
+| manifest | MANIFEST#<manifest_id>      | MANIFEST        | (none)                                 | STATUS#<status> / <updated>#<id>   |
+| batch    | BATCH#<date>                | BATCH           | BATCHES / <date>                       | (none)                             |
+| lock     | LOCK#<date>                 | LOCK            | (none)                                 | (none)                             |
+
+gsi1 is sparse: it lists exactly the pending files of a date prefix in arrival order, and the
+batches (date prefixes) that have ever had files, for the age-based flush. gsi2 lists manifests by
+status, newest last, for the operator's `stuck`, `status` and `redrive --failed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+class TableAttr:
+    """Attribute names used in keys and indexes."""
+
+    PK: Final = "pk"
+    SK: Final = "sk"
+    GSI1_PK: Final = "gsi1pk"
+    GSI1_SK: Final = "gsi1sk"
+    GSI2_PK: Final = "gsi2pk"
+    GSI2_SK: Final = "gsi2sk"
+    # Epoch seconds; DynamoDB's TTL deletes expired lock items (and, if configured, old items).
+    TTL: Final = "expires_at"
+
+
+class TableIndex:
+    """Global secondary index names (both project ALL attributes)."""
+
+    PENDING: Final = "gsi1"
+    BY_STATUS: Final = "gsi2"
+
+
+SEP: Final = "#"
+BATCHES_PK: Final = "BATCHES"
+
+
+@dataclass(frozen=True, slots=True)
+class FileKey:
+    """One version (by ETag) of one S3 object."""
+
+    bucket: str
+    key: str
+    etag: str
+
+    @property
+    def pk(self) -> str:
+        return f"FILE{SEP}{self.bucket}/{self.key}"
+
+    @property
+    def sk(self) -> str:
+        return f"V{SEP}{self.etag}"
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def as_key(self) -> dict[str, str]:
+        return {TableAttr.PK: self.pk, TableAttr.SK: self.sk}
+
+    @staticmethod
+    def object_pk(bucket: str, key: str) -> str:
+        """The partition holding every version of one object (for `inspect s3://…`)."""
+        return f"FILE{SEP}{bucket}/{key}"
+
+
+def pending_gsi1(date_prefix: str, registered_at: str, uri: str) -> dict[str, str]:
+    """gsi1 attributes of a pending file: arrival order within its date prefix."""
+    return {
+        TableAttr.GSI1_PK: f"PENDING{SEP}{date_prefix}",
+        TableAttr.GSI1_SK: f"{registered_at}{SEP}{uri}",
+    }
+
+
+def pending_partition(date_prefix: str) -> str:
+    return f"PENDING{SEP}{date_prefix}"
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestKey:
+    manifest_id: str
+
+    @property
+    def pk(self) -> str:
+        return f"MANIFEST{SEP}{self.manifest_id}"
+
+    @property
+    def sk(self) -> str:
+        return "MANIFEST"
+
+    def as_key(self) -> dict[str, str]:
+        return {TableAttr.PK: self.pk, TableAttr.SK: self.sk}
+
+
+def status_gsi2(status: str, updated_at: str, manifest_id: str) -> dict[str, str]:
+    """gsi2 attributes of a manifest: listed under its status, oldest update first."""
+    return {
+        TableAttr.GSI2_PK: status_partition(status),
+        TableAttr.GSI2_SK: f"{updated_at}{SEP}{manifest_id}",
+    }
+
+
+def status_partition(status: str) -> str:
+    return f"STATUS{SEP}{status}"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchKey:
+    """The running totals of one date prefix's pending files (a trigger hint, not the truth)."""
+
+    date_prefix: str
+
+    @property
+    def pk(self) -> str:
+        return f"BATCH{SEP}{self.date_prefix}"
+
+    @property
+    def sk(self) -> str:
+        return "BATCH"
+
+    def as_key(self) -> dict[str, str]:
+        return {TableAttr.PK: self.pk, TableAttr.SK: self.sk}
+
+    def gsi1(self) -> dict[str, str]:
+        return {TableAttr.GSI1_PK: BATCHES_PK, TableAttr.GSI1_SK: self.date_prefix}
+
+
+@dataclass(frozen=True, slots=True)
+class LockKey:
+    """The lease that serialises manifest cutting for one date prefix."""
+
+    date_prefix: str
+
+    @property
+    def pk(self) -> str:
+        return f"LOCK{SEP}{self.date_prefix}"
+
+    @property
+    def sk(self) -> str:
+        return "LOCK"
+
+    def as_key(self) -> dict[str, str]:
+        return {TableAttr.PK: self.pk, TableAttr.SK: self.sk}
+
+
+class FileAttr:
+    """Non-key attributes of a file item."""
+
+    BUCKET: Final = "bucket"
+    KEY: Final = "key"
+    ETAG: Final = "etag"
+    SIZE: Final = "size"
+    SEQUENCER: Final = "sequencer"
+    DATE_PREFIX: Final = "date_prefix"
+    STATUS: Final = "status"
+    REGISTERED_AT: Final = "registered_at"
+    EVENT_TIME: Final = "event_time"
+    MANIFEST_ID: Final = "manifest_id"
+    MANIFESTED_AT: Final = "manifested_at"
+
+
+class ManifestAttr:
+    """Non-key attributes of a manifest item. The state machine writes the last group."""
+
+    MANIFEST_ID: Final = "manifest_id"
+    DATE_PREFIX: Final = "date_prefix"
+    STATUS: Final = "status"
+    FILE_COUNT: Final = "file_count"
+    TOTAL_BYTES: Final = "total_bytes"
+    FILES: Final = "files"
+    MANIFEST_PATH: Final = "manifest_path"
+    CREATED_AT: Final = "created_at"
+    UPDATED_AT: Final = "updated_at"
+    EXECUTION_ARN: Final = "execution_arn"
+    STARTED_AT: Final = "started_at"
+    ATTEMPTS: Final = "attempts"
+    # Written by the state machine:
+    GLUE_JOB_RUN_ID: Final = "glue_job_run_id"
+    GLUE_EXECUTION_SECONDS: Final = "glue_execution_seconds"
+    COMPLETED_AT: Final = "completed_at"
+    FAILED_AT: Final = "failed_at"
+    ERROR: Final = "error"
+    CAUSE: Final = "cause"
+
+
+class BatchAttr:
+    PENDING_FILES: Final = "pending_files"
+    PENDING_BYTES: Final = "pending_bytes"
+    # Manifest being cut by a lease holder that may have died; the next holder finishes it.
+    INFLIGHT_MANIFEST_ID: Final = "inflight_manifest_id"
+
+
+class LockAttr:
+    OWNER: Final = "owner"
+    LEASE_UNTIL: Final = "lease_until"

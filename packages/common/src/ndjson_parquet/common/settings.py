@@ -1,0 +1,146 @@
+"""Names of settings, environment variables, Glue arguments and AWS resources, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, TypedDict
+
+
+class Env:
+    """Environment variables read by the components (the Terraform sets the same names)."""
+
+    # Shared
+    TRACKING_TABLE: Final = "TRACKING_TABLE"
+    MANIFEST_BUCKET: Final = "MANIFEST_BUCKET"
+    MANIFEST_PREFIX: Final = "MANIFEST_PREFIX"
+    # Manifest builder
+    STEP_FUNCTION_ARN: Final = "STEP_FUNCTION_ARN"
+    INPUT_PREFIX: Final = "INPUT_PREFIX"
+    INPUT_SUFFIXES: Final = "INPUT_SUFFIXES"
+    DATE_PREFIX_PATTERN: Final = "DATE_PREFIX_PATTERN"
+    MAX_FILES_PER_MANIFEST: Final = "MAX_FILES_PER_MANIFEST"
+    MAX_BYTES_PER_MANIFEST: Final = "MAX_BYTES_PER_MANIFEST"
+    MAX_WAIT_SECONDS: Final = "MAX_WAIT_SECONDS"
+    LOCK_TTL_SECONDS: Final = "LOCK_TTL_SECONDS"
+    # Powertools
+    POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
+    POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
+    # Any boto3 client: AWS_ENDPOINT_URL points every client at an emulator.
+    AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
+
+
+class Defaults:
+    MANIFEST_PREFIX: Final = "manifests"
+    INPUT_PREFIX: Final = ""
+    INPUT_SUFFIXES: Final = (
+        ".ndjson",
+        ".jsonl",
+        ".json",
+        ".ndjson.gz",
+        ".jsonl.gz",
+        ".json.gz",
+        ".ndjson.zst",
+        ".jsonl.zst",
+        ".json.zst",
+    )
+    MAX_FILES_PER_MANIFEST: Final = 200
+    MAX_BYTES_PER_MANIFEST: Final = 700 * 1000 * 1000
+    MAX_WAIT_SECONDS: Final = 900
+    LOCK_TTL_SECONDS: Final = 120
+    METRICS_NAMESPACE: Final = "NdjsonParquet"
+
+
+class GlueArg:
+    """Job arguments of the converter's Glue entrypoint (passed as `--NAME value`)."""
+
+    MANIFEST_PATH: Final = "MANIFEST_PATH"
+    OUTPUT_URI: Final = "OUTPUT_URI"
+    QUARANTINE_URI: Final = "QUARANTINE_URI"
+    COMPRESSION: Final = "COMPRESSION"
+    PARTITION_BY: Final = "PARTITION_BY"
+    MAX_ERROR_RATE: Final = "MAX_ERROR_RATE"
+    LINEAGE: Final = "LINEAGE"
+    SCHEMA_URI: Final = "SCHEMA_URI"
+
+
+class WorkflowInput(TypedDict):
+    """The input of one state machine execution (one manifest)."""
+
+    manifest_path: str
+    manifest_id: str
+    date_prefix: str
+    file_count: int
+    total_bytes: int
+    timestamp: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceNames:
+    """AWS resource names for one deployment; infra/ follows the same pattern.
+
+    `ResourceNames("dev").input_bucket` is `ndjson-parquet-input-dev`. Bucket names get an
+    optional suffix (account id, say) because they are global.
+    """
+
+    environment: str
+    project: str = "ndjson-parquet"
+    bucket_suffix: str = ""
+
+    def _name(self, part: str) -> str:
+        return f"{self.project}-{part}-{self.environment}"
+
+    def _bucket(self, part: str) -> str:
+        base = self._name(part)
+        return f"{base}-{self.bucket_suffix}" if self.bucket_suffix else base
+
+    @property
+    def input_bucket(self) -> str:
+        return self._bucket("input")
+
+    @property
+    def manifest_bucket(self) -> str:
+        return self._bucket("manifests")
+
+    @property
+    def output_bucket(self) -> str:
+        return self._bucket("output")
+
+    @property
+    def quarantine_bucket(self) -> str:
+        return self._bucket("quarantine")
+
+    @property
+    def artifacts_bucket(self) -> str:
+        return self._bucket("artifacts")
+
+    @property
+    def tracking_table(self) -> str:
+        return self._name("tracking")
+
+    @property
+    def queue(self) -> str:
+        return self._name("events")
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return self._name("events-dlq")
+
+    @property
+    def manifest_builder_function(self) -> str:
+        return self._name("manifest-builder")
+
+    @property
+    def flush_function(self) -> str:
+        return self._name("manifest-flush")
+
+    @property
+    def glue_job(self) -> str:
+        return self._name("converter")
+
+    @property
+    def state_machine(self) -> str:
+        return self._name("processor")
+
+    @property
+    def alerts_topic(self) -> str:
+        return self._name("alerts")

@@ -1,0 +1,3 @@
+"""ndjson-parquet converter."""
+
+__version__ = "0.1.0"

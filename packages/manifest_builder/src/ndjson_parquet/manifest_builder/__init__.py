@@ -1,0 +1,3 @@
+"""ndjson-parquet manifest_builder."""
+
+__version__ = "0.1.0"

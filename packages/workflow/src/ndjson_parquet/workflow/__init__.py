@@ -1,0 +1,3 @@
+"""ndjson-parquet workflow."""
+
+__version__ = "0.1.0"
