@@ -56,8 +56,14 @@ def ensure_test_tools() -> dict[str, str]:
         print(f"dev.py: installing {CHECKOV_REQUIREMENT} into {TOOLS.name}/checkov/", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(checkov_env)
         subprocess.run(
-            [str(checkov_env / "bin" / "python"), "-m", "pip", "install", "--quiet",
-             CHECKOV_REQUIREMENT],
+            [
+                str(checkov_env / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                CHECKOV_REQUIREMENT,
+            ],
             check=False,
         )
     if checkov.exists():
@@ -68,8 +74,16 @@ def ensure_test_tools() -> dict[str, str]:
         print(f"dev.py: installing {ASL_VALIDATOR_REQUIREMENT} into {TOOLS.name}/node/", flush=True)
         node_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(node_dir),
-             ASL_VALIDATOR_REQUIREMENT],
+            [
+                "npm",
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(node_dir),
+                ASL_VALIDATOR_REQUIREMENT,
+            ],
             check=False,
         )
     if validator.exists():

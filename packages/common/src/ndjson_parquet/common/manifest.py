@@ -53,7 +53,9 @@ class Manifest(BaseModel):
     @model_validator(mode="after")
     def _totals_match(self) -> Self:
         if self.file_count != len(self.files):
-            raise ValueError(f"file_count is {self.file_count} but {len(self.files)} files are listed")
+            raise ValueError(
+                f"file_count is {self.file_count} but {len(self.files)} files are listed"
+            )
         total = sum(f.size for f in self.files)
         if self.total_bytes != total:
             raise ValueError(f"total_bytes is {self.total_bytes} but the files add up to {total}")
