@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-MANIFEST_SCHEMA_VERSION = 1
+MANIFEST_SCHEMA_VERSION: Literal[1] = 1
 
 DATE_PREFIX_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Step Functions execution names: 1-80 characters, no whitespace or delimiters; the manifest id
@@ -42,7 +42,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: Literal[1] = MANIFEST_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     manifest_id: Annotated[str, Field(pattern=MANIFEST_ID_RE.pattern)]
     date_prefix: Annotated[str, Field(pattern=DATE_PREFIX_RE.pattern)]
     created_at: datetime
