@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from datetime import UTC, datetime
@@ -127,7 +126,3 @@ def manifest_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://ndjson-parquet.dev/schemas/manifest-v{MANIFEST_SCHEMA_VERSION}.json"
     return schema
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m ndjson_parquet.common.manifest`
-    print(json.dumps(manifest_json_schema(), indent=2))
