@@ -60,7 +60,7 @@ def test_a_file_listed_twice_is_rejected() -> None:
 
 
 def test_not_json_is_a_manifest_error() -> None:
-    with pytest.raises(ManifestError, match="invalid manifest local.json"):
+    with pytest.raises(ManifestError, match=r"invalid manifest local\.json"):
         Manifest.from_json("{not json", source="local.json")
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ndjson_parquet.common import InvalidTransition, Status, check_transition
@@ -8,7 +10,7 @@ from ndjson_parquet.common.status import ALLOWED_TRANSITIONS, TERMINAL, can_tran
 
 def test_happy_path_transitions_are_allowed() -> None:
     path = [Status.PENDING, Status.MANIFESTED, Status.PROCESSING, Status.COMPLETED]
-    for current, new in zip(path, path[1:], strict=False):
+    for current, new in itertools.pairwise(path):
         assert check_transition(current, new) is new
 
 
