@@ -40,7 +40,7 @@ def ensure_hatch() -> Path:
         print(f"dev.py: installing {HATCH_REQUIREMENT} into {TOOLS.name}/", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
         subprocess.run(
-            [str(_tool("python")), "-m", "pip", "install", "--quiet", HATCH_REQUIREMENT],
+            [str(_tool("python")), "-m", "pip", "install", "-qq", HATCH_REQUIREMENT],
             check=True,
         )
     return hatch
@@ -61,7 +61,7 @@ def ensure_test_tools() -> dict[str, str]:
                 "-m",
                 "pip",
                 "install",
-                "--quiet",
+                "-qq",
                 CHECKOV_REQUIREMENT,
             ],
             check=False,
