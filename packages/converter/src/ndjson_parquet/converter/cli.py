@@ -1,0 +1,275 @@
+"""`convert`: the converter's command line.
+
+`ndjson-parquet-convert SRC... --output DEST` stands alone; the operator command mounts the same
+arguments as `ndjson-parquet convert` through `add_arguments` and `run`.
+
+Exit codes: 0 converted; 1 the conversion failed; 2 bad usage; 3 the error rate passed
+`--max-error-rate` (nothing was committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+from ndjson_parquet.common import ManifestError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ndjson_parquet.converter import ConvertOptions, Progress, Summary
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_MAX_ERROR_RATE: Final = 3
+
+DESCRIPTION: Final = (
+    "Convert NDJSON files (local paths or s3:// URIs; .gz and .zst by extension) to Parquet. "
+    "Every line ends up in the output or in quarantine, and the counts add up."
+)
+
+
+def _error_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= rate <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return rate
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the `convert` arguments to `parser` (a standalone parser or a subcommand's)."""
+    parser.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SRC",
+        help="input files: local paths or s3:// URIs (or give --manifest instead)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DEST",
+        help="output folder or s3:// prefix",
+    )
+    parser.add_argument(
+        "--manifest",
+        metavar="URI",
+        help="convert the files of this manifest document (local path or s3:// URI)",
+    )
+    parser.add_argument(
+        "--quarantine",
+        metavar="DEST",
+        help="where rejected lines go (folder or s3:// prefix); default: the library's",
+    )
+    parser.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="declared schema file (local path or s3:// URI); overrides inference",
+    )
+    parser.add_argument(
+        "--partition-by",
+        metavar="FIELD",
+        help="write Hive-style dt=YYYY-MM-DD/ folders from this date or timestamp field",
+    )
+    parser.add_argument(
+        "--compression",
+        choices=("zstd", "snappy"),
+        help="Parquet compression (default: zstd)",
+    )
+    parser.add_argument(
+        "--max-error-rate",
+        type=_error_rate,
+        metavar="R",
+        help="fail, committing nothing, when more than this fraction (0..1) of lines is rejected",
+    )
+    parser.add_argument(
+        "--lineage",
+        action="store_true",
+        help="add _source_file, _source_line and _manifest_id columns",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as one JSON object (no progress bar)",
+    )
+
+
+def build_parser(prog: str = "ndjson-parquet-convert") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry point (`ndjson-parquet-convert`); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed by argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a conversion from parsed `add_arguments` arguments; returns the exit code."""
+    from ndjson_parquet.converter import ConversionError, MaxErrorRateExceeded, convert
+
+    if bool(args.sources) == bool(args.manifest):
+        return _fail("give input files or --manifest (one of them)", EXIT_USAGE)
+    interactive = not args.json and sys.stdout.isatty()
+    try:
+        options = _options(args)
+        sources: Any = args.sources
+        if args.manifest:
+            from ndjson_parquet.converter.glue import read_manifest
+
+            sources = read_manifest(args.manifest)
+        with _progress(interactive) as on_progress:
+            summary = convert(sources, args.output, options, progress=on_progress)
+    except MaxErrorRateExceeded as exc:
+        return _fail(str(exc), EXIT_MAX_ERROR_RATE)
+    except (ConversionError, ManifestError, OSError, ValueError) as exc:
+        return _fail(str(exc) or type(exc).__name__, EXIT_FAILED)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    if args.json:
+        print(json.dumps(summary.to_dict(), default=str))
+    else:
+        _print_summary(summary, _console())
+    return EXIT_OK
+
+
+def _options(args: argparse.Namespace) -> ConvertOptions:
+    from ndjson_parquet.converter import ConvertOptions, load_schema
+
+    fields: dict[str, Any] = {"lineage": args.lineage}
+    if args.quarantine:
+        fields["quarantine"] = args.quarantine
+    if args.schema:
+        fields["schema"] = load_schema(args.schema)
+    if args.partition_by:
+        fields["partition_by"] = args.partition_by
+    if args.compression:
+        fields["compression"] = args.compression
+    if args.max_error_rate is not None:
+        fields["max_error_rate"] = args.max_error_rate
+    return ConvertOptions(**fields)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"ndjson-parquet convert: error: {message}", file=sys.stderr)
+    return code
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+@contextmanager
+def _progress(show: bool) -> Iterator[Callable[[Progress], None] | None]:
+    """A rich progress bar over input bytes when `show`, else no callback at all."""
+    if not show:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    bar = Bar(
+        TextColumn("[bold]converting"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("files {task.fields[files]}"),
+        TextColumn("rows {task.fields[rows]:,}"),
+        TimeRemainingColumn(),
+        console=_console(),
+        transient=True,
+    )
+    task = bar.add_task("convert", total=None, files="0/?", rows=0)
+
+    def update(progress: Progress) -> None:
+        bar.update(
+            task,
+            total=progress.bytes_total or None,
+            completed=progress.bytes_read,
+            files=f"{progress.files_done}/{progress.files_total}",
+            rows=progress.rows_written,
+        )
+
+    with bar:
+        yield update
+
+
+def _print_summary(summary: Summary, console: Console) -> None:
+    from rich.table import Table
+
+    s = summary
+    accounted = s.rows_written + s.lines_quarantined + s.blank_lines
+    table = Table(title="Conversion summary", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rate = s.bytes_read / s.seconds / 1e6 if s.seconds > 0 else 0.0
+    rows: list[tuple[str, str]] = [
+        ("files", f"{_count(s.files):,}"),
+        ("bytes read", f"{s.bytes_read:,}"),
+        ("lines read", f"{s.lines_read:,}"),
+        ("rows written", f"{s.rows_written:,}"),
+        ("lines quarantined", f"{s.lines_quarantined:,}"),
+        ("blank lines", f"{s.blank_lines:,}"),
+        (
+            "check",
+            ("[green]" if accounted == s.lines_read else "[red]")
+            + f"{s.lines_read:,} = {s.rows_written:,} + {s.lines_quarantined:,} + {s.blank_lines:,}",
+        ),
+        ("output files", f"{len(s.output_files):,}"),
+        ("quarantine files", f"{len(s.quarantine_files):,}"),
+        ("seconds", f"{s.seconds:.2f} ({rate:.1f} MB/s)"),
+        ("run id", str(s.run_id or "")),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for path in s.output_files:
+        console.print(f"  [cyan]{path}[/]", highlight=False)
+    for path in s.quarantine_files:
+        console.print(f"  [yellow]{path}[/] (quarantine)", highlight=False)
+    if s.drift:
+        drift = Table(title="Schema drift", title_justify="left")
+        entries = [entry if isinstance(entry, dict) else {"drift": entry} for entry in s.drift]
+        columns = list(dict.fromkeys(key for entry in entries for key in entry))
+        for column in columns:
+            drift.add_column(str(column))
+        for entry in entries:
+            drift.add_row(*(_text(entry.get(column, "")) for column in columns))
+        console.print(drift)
+
+
+def _count(value: object) -> int:
+    """A count from a number or from a collection of files."""
+    if isinstance(value, int):
+        return value
+    return len(value) if isinstance(value, Sequence | set | dict) else 0
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m ndjson_parquet.converter.cli`
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""AWS Glue entrypoint: convert the files of one manifest, as the workflow's Glue job run.
+
+Glue starts `glue_script.py`, which calls `main(sys.argv)`. Job arguments arrive as
+`--NAME value` pairs (names in `ndjson_parquet.common.GlueArg`) mixed with Glue's own
+(`--JOB_NAME`, `--JOB_RUN_ID`, `--TempDir`, `--job-bookmark-option`, ...). They are read the way
+`awsglue.utils.getResolvedOptions` reads them, with awsglue when it is installed and with the
+same argparse rules otherwise, so the entrypoint also runs (and is tested) outside Glue.
+
+Any failure raises: the Glue run then FAILS and the state machine retries or alerts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
+
+from ndjson_parquet.common import GlueArg, Manifest, ManifestError, S3Uri
+
+if TYPE_CHECKING:
+    from ndjson_parquet.converter import ConvertOptions, Summary
+
+log = logging.getLogger(__name__)
+
+REQUIRED_ARGS: Final = (GlueArg.MANIFEST_PATH, GlueArg.OUTPUT_URI)
+OPTIONAL_ARGS: Final = (
+    GlueArg.QUARANTINE_URI,
+    GlueArg.COMPRESSION,
+    GlueArg.PARTITION_BY,
+    GlueArg.MAX_ERROR_RATE,
+    GlueArg.LINEAGE,
+    GlueArg.SCHEMA_URI,
+)
+# Set by Glue on every run; read for logging and as the run id of the conversion.
+JOB_NAME: Final = "JOB_NAME"
+JOB_RUN_ID: Final = "JOB_RUN_ID"
+
+_TRUE: Final = frozenset({"true", "1", "yes", "on"})
+_FALSE: Final = frozenset({"false", "0", "no", "off", ""})
+
+
+class GlueArgumentError(ValueError):
+    """Job arguments that are missing or cannot be understood."""
+
+
+@dataclass(frozen=True, slots=True)
+class GlueJobArgs:
+    """The converter's job arguments, typed. Empty strings count as not set."""
+
+    manifest_path: str
+    output_uri: str
+    quarantine_uri: str | None = None
+    compression: Literal["zstd", "snappy"] | None = None
+    partition_by: str | None = None
+    max_error_rate: float | None = None
+    lineage: bool = False
+    schema_uri: str | None = None
+    job_name: str | None = None
+    job_run_id: str | None = None
+
+
+def _present(argv: Sequence[str], name: str) -> bool:
+    flag = f"--{name}"
+    return any(arg == flag or arg.startswith(f"{flag}=") for arg in argv)
+
+
+def _program_first(argv: Sequence[str]) -> list[str]:
+    """argv with a program name first: getResolvedOptions always drops `argv[0]`."""
+    args = list(argv)
+    if not args or args[0].startswith("--"):
+        args.insert(0, "glue_script.py")
+    return args
+
+
+def resolve_options(argv: Sequence[str], names: Iterable[str]) -> dict[str, str]:
+    """`awsglue.utils.getResolvedOptions(argv, names)`, or the same rules without awsglue.
+
+    Every name is required; other arguments (Glue's own) are tolerated and ignored.
+    """
+    args, wanted = _program_first(argv), list(names)
+    try:
+        from awsglue.utils import getResolvedOptions
+    except ImportError:
+        parser = _ArgParser(prog="glue_script.py", add_help=False, allow_abbrev=False)
+        for name in wanted:
+            parser.add_argument(f"--{name}", required=True)
+        parsed, _glue_own = parser.parse_known_args(args[1:])
+        return {name: getattr(parsed, name) for name in wanted}
+    try:
+        resolved = getResolvedOptions(args, wanted)
+    except Exception as exc:  # awsglue raises its own GlueArgumentError
+        raise GlueArgumentError(str(exc)) from exc
+    return {name: str(resolved[name]) for name in wanted}
+
+
+class _ArgParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # raise instead of sys.exit(2), as awsglue does
+        raise GlueArgumentError(message)
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise GlueArgumentError(f"--{name} must be true or false, got {value!r}")
+
+
+def parse_args(argv: Sequence[str]) -> GlueJobArgs:
+    """Read the converter's arguments from a Glue argv (`sys.argv`)."""
+    present = [name for name in (*OPTIONAL_ARGS, JOB_NAME, JOB_RUN_ID) if _present(argv, name)]
+    values = resolve_options(argv, [*REQUIRED_ARGS, *present])
+    got = {name: value for name, value in values.items() if value.strip()}
+    for name in REQUIRED_ARGS:
+        if name not in got:
+            raise GlueArgumentError(f"--{name} must not be empty")
+
+    compression = got.get(GlueArg.COMPRESSION)
+    if compression is not None and compression not in ("zstd", "snappy"):
+        raise GlueArgumentError(
+            f"--{GlueArg.COMPRESSION} must be zstd or snappy, got {compression!r}"
+        )
+
+    max_error_rate: float | None = None
+    if GlueArg.MAX_ERROR_RATE in got:
+        raw = got[GlueArg.MAX_ERROR_RATE]
+        try:
+            max_error_rate = float(raw)
+        except ValueError:
+            raise GlueArgumentError(
+                f"--{GlueArg.MAX_ERROR_RATE} must be a number, got {raw!r}"
+            ) from None
+        if not 0.0 <= max_error_rate <= 1.0:
+            raise GlueArgumentError(
+                f"--{GlueArg.MAX_ERROR_RATE} must be between 0 and 1, got {raw!r}"
+            )
+
+    return GlueJobArgs(
+        manifest_path=got[GlueArg.MANIFEST_PATH],
+        output_uri=got[GlueArg.OUTPUT_URI],
+        quarantine_uri=got.get(GlueArg.QUARANTINE_URI),
+        compression=cast(Literal["zstd", "snappy"] | None, compression),
+        partition_by=got.get(GlueArg.PARTITION_BY),
+        max_error_rate=max_error_rate,
+        lineage=_parse_bool(GlueArg.LINEAGE, values.get(GlueArg.LINEAGE, "false")),
+        schema_uri=got.get(GlueArg.SCHEMA_URI),
+        job_name=got.get(JOB_NAME),
+        job_run_id=got.get(JOB_RUN_ID),
+    )
+
+
+def read_manifest(location: str) -> Manifest:
+    """Load and validate a manifest document from a local path or an s3:// URI.
+
+    S3 is read with boto3, so `AWS_ENDPOINT_URL` points it at an emulator.
+    """
+    if S3Uri.is_s3(location):
+        uri = S3Uri.parse(location)
+        import boto3
+        from botocore.exceptions import ClientError
+
+        try:
+            body = boto3.client("s3").get_object(Bucket=uri.bucket, Key=uri.key)["Body"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise ManifestError(f"cannot read manifest {location}: {code or exc}") from exc
+    else:
+        try:
+            body = Path(location).read_bytes()
+        except OSError as exc:
+            raise ManifestError(f"cannot read manifest {location}: {exc.strerror}") from exc
+    return Manifest.from_json(body, source=location)
+
+
+def convert_options(args: GlueJobArgs) -> ConvertOptions:
+    """The `ConvertOptions` for these job arguments (unset ones keep the library defaults)."""
+    from ndjson_parquet.converter import ConvertOptions, load_schema
+
+    fields: dict[str, Any] = {"lineage": args.lineage}
+    if args.quarantine_uri is not None:
+        fields["quarantine"] = args.quarantine_uri
+    if args.compression is not None:
+        fields["compression"] = args.compression
+    if args.partition_by is not None:
+        fields["partition_by"] = args.partition_by
+    if args.max_error_rate is not None:
+        fields["max_error_rate"] = args.max_error_rate
+    if args.schema_uri is not None:
+        fields["schema"] = load_schema(args.schema_uri)
+    if args.job_run_id is not None:
+        fields["run_id"] = args.job_run_id
+    return ConvertOptions(**fields)
+
+
+@dataclass(slots=True)
+class _GlueRuntime:
+    """Spark and Glue handles when the job runs on Glue (or on an active Spark context)."""
+
+    spark_context: Any = None
+    job: Any = None
+
+    @classmethod
+    def start(cls, args: GlueJobArgs, argv: Sequence[str], spark_context: Any) -> _GlueRuntime:
+        try:
+            from awsglue.context import GlueContext
+            from awsglue.job import Job
+            from pyspark.context import SparkContext
+        except ImportError:
+            return cls(spark_context=spark_context or _active_spark_context())
+        sc = spark_context or SparkContext.getOrCreate()
+        job = None
+        if args.job_name:
+            job = Job(GlueContext(sc))
+            job.init(args.job_name, resolve_options(argv, [JOB_NAME]))
+        return cls(spark_context=sc, job=job)
+
+    def commit(self) -> None:
+        if self.job is not None:
+            self.job.commit()
+
+
+def _active_spark_context() -> Any:
+    """The running SparkContext if this process has one (never starts one)."""
+    if "pyspark" not in sys.modules:
+        return None
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context
+
+
+def summary_json(summary: Summary) -> str:
+    """One line of JSON: what the Glue log shows and what operators grep for."""
+    return json.dumps(summary.to_dict(), default=str, separators=(",", ":"))
+
+
+def main(argv: Sequence[str] | None = None, *, spark_context: Any = None) -> Summary:
+    """Run one conversion from Glue job arguments and return its `Summary`.
+
+    With more than one Spark executor and more than one file, the manifest's files are spread
+    over the executors (`ndjson_parquet.converter.spark`); otherwise they are converted here.
+    Raises on any failure so that the Glue job run fails.
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO,
+            stream=sys.stdout,
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+    argv = list(sys.argv if argv is None else argv)
+    started = time.monotonic()
+    try:
+        args = parse_args(argv)
+        runtime = _GlueRuntime.start(args, argv, spark_context)
+        manifest = read_manifest(args.manifest_path)
+        log.info(
+            "converting manifest %s: %d files, %d bytes -> %s",
+            manifest.manifest_id,
+            manifest.file_count,
+            manifest.total_bytes,
+            args.output_uri,
+        )
+        summary = _convert(manifest, args, runtime.spark_context)
+        runtime.commit()
+    except Exception:
+        log.exception(
+            "conversion failed after %.1f s (argv: %s)", time.monotonic() - started, _safe(argv)
+        )
+        raise
+    log.info("conversion summary %s", summary_json(summary))
+    return summary
+
+
+def _convert(manifest: Manifest, args: GlueJobArgs, spark_context: Any) -> Summary:
+    options = convert_options(args)
+    if spark_context is not None:
+        from ndjson_parquet.converter import spark
+
+        if spark.should_distribute(spark_context, manifest):
+            return spark.convert_distributed(spark_context, manifest, args.output_uri, options)
+    from ndjson_parquet.converter import convert
+
+    return convert(manifest, args.output_uri, options)
+
+
+def _safe(argv: Sequence[str]) -> str:
+    """argv for the log, without Glue's security configuration values."""
+    hidden = {"--encryption-type", "--SECURITY_CONFIGURATION"}
+    shown: list[str] = []
+    hide_next = False
+    for arg in argv[1:]:
+        shown.append("***" if hide_next else arg)
+        hide_next = arg in hidden
+    return " ".join(shown)
