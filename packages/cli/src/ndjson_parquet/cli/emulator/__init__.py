@@ -1,0 +1,1 @@
+"""The local emulated AWS: moto, with the workarounds the pipeline needs."""

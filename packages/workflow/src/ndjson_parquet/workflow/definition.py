@@ -1,0 +1,387 @@
+"""The Amazon States Language definition of the manifest workflow, built from settings.
+
+    UpdateStatusProcessing → StartGlueJob → UpdateStatusCompleted → Succeeded
+                 │                │ (retries exhausted, or any other error)
+                 │                └→ UpdateStatusFailed → SendAlert → ConversionFailed (Fail)
+                 └→ ManifestNotClaimable (Fail): the manifest is missing, completed, or otherwise
+                    not in a status that may become `processing`; nothing is written or run.
+
+Every DynamoDB key, attribute name and status comes from `ndjson_parquet.common`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from ndjson_parquet.common.keys import ManifestAttr, ManifestKey, TableAttr, status_gsi2
+from ndjson_parquet.common.settings import GlueArg, WorkflowInput
+from ndjson_parquet.common.status import Status, sources_of
+from ndjson_parquet.workflow.settings import WorkflowSettings
+
+
+class StateName:
+    """Names of the states (they show in the console, the execution history and alarms)."""
+
+    UPDATE_STATUS_PROCESSING: Final = "UpdateStatusProcessing"
+    MANIFEST_NOT_CLAIMABLE: Final = "ManifestNotClaimable"
+    START_GLUE_JOB: Final = "StartGlueJob"
+    UPDATE_STATUS_COMPLETED: Final = "UpdateStatusCompleted"
+    SUCCEEDED: Final = "Succeeded"
+    UPDATE_STATUS_FAILED: Final = "UpdateStatusFailed"
+    SEND_ALERT: Final = "SendAlert"
+    CONVERSION_FAILED: Final = "ConversionFailed"
+
+
+class ErrorName:
+    """Errors the workflow raises itself or reacts to."""
+
+    # The execution's own error when the manifest may not be (re)processed.
+    MANIFEST_NOT_CLAIMABLE: Final = "ManifestNotClaimable"
+    # The execution's own error when the conversion failed (after the alert was sent).
+    CONVERSION_FAILED: Final = "ConversionFailed"
+    CONDITIONAL_CHECK_FAILED: Final = "DynamoDB.ConditionalCheckFailedException"
+    GLUE_CONCURRENT_RUNS_EXCEEDED: Final = "Glue.ConcurrentRunsExceededException"
+    TASK_FAILED: Final = "States.TaskFailed"
+    ALL: Final = "States.ALL"
+
+
+class Resource:
+    """Step Functions service integrations used by the definition."""
+
+    DYNAMODB_UPDATE_ITEM: Final = "arn:aws:states:::dynamodb:updateItem"
+    GLUE_START_JOB_RUN_SYNC: Final = "arn:aws:states:::glue:startJobRun.sync"
+    SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
+
+
+# Where intermediate results live in the execution's JSON document (the input stays intact).
+GLUE_RESULT_PATH: Final = "$.glue"
+ERROR_RESULT_PATH: Final = "$.error"
+STATUS_UPDATE_ERROR_PATH: Final = "$.status_update_error"
+ALERT_ERROR_PATH: Final = "$.alert_error"
+
+ALERT_SUBJECT_TEMPLATE: Final = "ndjson-parquet: conversion failed for date prefix {}"
+
+# Input fields, checked against the shared contract when this module is imported.
+_IN_MANIFEST_ID: Final = "manifest_id"
+_IN_MANIFEST_PATH: Final = "manifest_path"
+_IN_DATE_PREFIX: Final = "date_prefix"
+_IN_FILE_COUNT: Final = "file_count"
+if not {_IN_MANIFEST_ID, _IN_MANIFEST_PATH, _IN_DATE_PREFIX, _IN_FILE_COUNT} <= set(
+    WorkflowInput.__annotations__
+):  # pragma: no cover - guards a contract change
+    raise ImportError("WorkflowInput no longer has the fields the workflow reads")
+
+# `$$.State.EnteredTime` is the ISO-8601 UTC time the state was entered; it is the status
+# update time, and (with the manifest id) the gsi2 sort key, as `common.keys.status_gsi2` says.
+_NOW: Final = "$$.State.EnteredTime"
+
+
+def _format_template(text: str) -> str:
+    """`text` with `{}` placeholders, quoted for an intrinsic function (escape `'` and `\\`)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _manifest_key() -> dict[str, Any]:
+    # ManifestKey builds `MANIFEST#<id>`: build it around a `{}` to get the Format template.
+    template = ManifestKey("{}")
+    return {
+        TableAttr.PK: {"S.$": f"States.Format({_format_template(template.pk)}, $.{_IN_MANIFEST_ID})"},
+        TableAttr.SK: {"S": template.sk},
+    }
+
+
+def _status_fields(status: Status) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """SET clauses, names and values common to every status change: status, time, gsi2."""
+    gsi2 = status_gsi2(status, "{}", "{}")
+    names = {
+        "#status": ManifestAttr.STATUS,
+        "#updated_at": ManifestAttr.UPDATED_AT,
+        "#gsi2pk": TableAttr.GSI2_PK,
+        "#gsi2sk": TableAttr.GSI2_SK,
+    }
+    values: dict[str, Any] = {
+        ":status": {"S": str(status)},
+        ":now": {"S.$": _NOW},
+        ":gsi2pk": {"S": gsi2[TableAttr.GSI2_PK]},
+        ":gsi2sk": {
+            "S.$": f"States.Format({_format_template(gsi2[TableAttr.GSI2_SK])}, "
+            f"{_NOW}, $.{_IN_MANIFEST_ID})"
+        },
+    }
+    sets = [
+        "#status = :status",
+        "#updated_at = :now",
+        "#gsi2pk = :gsi2pk",
+        "#gsi2sk = :gsi2sk",
+    ]
+    return sets, names, values
+
+
+def _condition_from(sources: frozenset[Status]) -> tuple[str, dict[str, Any]]:
+    """A condition that the item exists and its status is one of `sources`."""
+    ordered = sorted(sources)
+    placeholders = [f":from_{s}" for s in ordered]
+    values = {p: {"S": str(s)} for p, s in zip(placeholders, ordered, strict=True)}
+    condition = f"attribute_exists(#pk) AND #status IN ({', '.join(placeholders)})"
+    return condition, values
+
+
+def _update_item(
+    settings: WorkflowSettings,
+    status: Status,
+    extra_sets: dict[str, tuple[str, Any]],
+    remove: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Parameters of a conditional dynamodb:updateItem moving the manifest to `status`.
+
+    `extra_sets` maps an attribute name to (placeholder, DynamoDB value) for additional SETs.
+    """
+    sets, names, values = _status_fields(status)
+    condition, condition_values = _condition_from(sources_of(status))
+    names["#pk"] = TableAttr.PK
+    values.update(condition_values)
+    for attribute, (placeholder, value) in extra_sets.items():
+        names[f"#{attribute}"] = attribute
+        if placeholder.startswith(":"):
+            values[placeholder] = value
+            sets.append(f"#{attribute} = {placeholder}")
+        else:  # a full expression, e.g. if_not_exists(...) + :one
+            sets.append(f"#{attribute} = {placeholder}")
+            values.update(value)
+    expression = "SET " + ", ".join(sets)
+    if remove:
+        for attribute in remove:
+            names[f"#{attribute}"] = attribute
+        expression += " REMOVE " + ", ".join(f"#{a}" for a in remove)
+    return {
+        "TableName": settings.tracking_table,
+        "Key": _manifest_key(),
+        "ConditionExpression": condition,
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def _service_retry(settings: WorkflowSettings) -> list[dict[str, Any]]:
+    # A refused condition is an answer, not a transient error: never retry it (first match wins).
+    return [
+        {"ErrorEquals": [ErrorName.CONDITIONAL_CHECK_FAILED], "MaxAttempts": 0},
+        settings.service_retry.retrier([ErrorName.TASK_FAILED]),
+    ]
+
+
+def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
+    attempts = f"if_not_exists(#{ManifestAttr.ATTEMPTS}, :zero) + :one"
+    return {
+        "Type": "Task",
+        "Comment": "Claim the manifest: only a manifested, failed (redrive) or processing "
+        "(execution retry) manifest may become processing; count the attempt.",
+        "Resource": Resource.DYNAMODB_UPDATE_ITEM,
+        "Parameters": _update_item(
+            settings,
+            Status.PROCESSING,
+            {ManifestAttr.ATTEMPTS: (attempts, {":zero": {"N": "0"}, ":one": {"N": "1"}})},
+        ),
+        "ResultPath": None,
+        "Retry": _service_retry(settings),
+        "Catch": [
+            {
+                "ErrorEquals": [ErrorName.CONDITIONAL_CHECK_FAILED],
+                "ResultPath": ERROR_RESULT_PATH,
+                "Next": StateName.MANIFEST_NOT_CLAIMABLE,
+            }
+        ],
+        "Next": StateName.START_GLUE_JOB,
+    }
+
+
+def _manifest_not_claimable() -> dict[str, Any]:
+    return {
+        "Type": "Fail",
+        "Comment": "The manifest is missing or its status may not become processing (a completed "
+        "manifest is never converted again). Nothing was changed and no job was started.",
+        "Error": ErrorName.MANIFEST_NOT_CLAIMABLE,
+        "Cause": "The manifest item does not exist or its status is not one of: "
+        + ", ".join(sorted(sources_of(Status.PROCESSING)))
+        + ". It was left unchanged and no conversion was started.",
+    }
+
+
+def _start_glue_job(settings: WorkflowSettings) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Comment": "Run the converter on the manifest and wait for the job run to end.",
+        "Resource": Resource.GLUE_START_JOB_RUN_SYNC,
+        "Parameters": {
+            "JobName": settings.glue_job_name,
+            "Arguments": {f"--{GlueArg.MANIFEST_PATH}.$": f"$.{_IN_MANIFEST_PATH}"},
+        },
+        "ResultSelector": {
+            "Id.$": "$.Id",
+            "JobRunState.$": "$.JobRunState",
+            "ExecutionTime.$": "$.ExecutionTime",
+        },
+        "ResultPath": GLUE_RESULT_PATH,
+        # Order matters: the first retrier whose ErrorEquals matches applies, and
+        # States.TaskFailed also matches Glue.ConcurrentRunsExceededException.
+        "Retry": [
+            settings.glue_concurrency_retry.retrier([ErrorName.GLUE_CONCURRENT_RUNS_EXCEEDED]),
+            settings.glue_failure_retry.retrier([ErrorName.TASK_FAILED]),
+        ],
+        "Catch": [
+            {
+                "ErrorEquals": [ErrorName.ALL],
+                "ResultPath": ERROR_RESULT_PATH,
+                "Next": StateName.UPDATE_STATUS_FAILED,
+            }
+        ],
+        "Next": StateName.UPDATE_STATUS_COMPLETED,
+    }
+
+
+def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Comment": "Record the job run id and its execution time; clear a redriven error.",
+        "Resource": Resource.DYNAMODB_UPDATE_ITEM,
+        "Parameters": _update_item(
+            settings,
+            Status.COMPLETED,
+            {
+                ManifestAttr.COMPLETED_AT: (":now", {"S.$": _NOW}),
+                ManifestAttr.GLUE_JOB_RUN_ID: (":run_id", {"S.$": f"{GLUE_RESULT_PATH}.Id"}),
+                ManifestAttr.GLUE_EXECUTION_SECONDS: (
+                    ":execution_seconds",
+                    {"N.$": f"States.Format('{{}}', {GLUE_RESULT_PATH}.ExecutionTime)"},
+                ),
+            },
+            remove=(ManifestAttr.ERROR, ManifestAttr.CAUSE),
+        ),
+        "ResultPath": None,
+        "Retry": _service_retry(settings),
+        # The data is converted but the record could not say so: treat it as a failure, so
+        # that the operator is alerted (a redrive converts again, to the same output).
+        "Catch": [
+            {
+                "ErrorEquals": [ErrorName.ALL],
+                "ResultPath": ERROR_RESULT_PATH,
+                "Next": StateName.UPDATE_STATUS_FAILED,
+            }
+        ],
+        "Next": StateName.SUCCEEDED,
+    }
+
+
+def _update_status_failed(settings: WorkflowSettings) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Comment": "Keep the error and its cause on the manifest item.",
+        "Resource": Resource.DYNAMODB_UPDATE_ITEM,
+        "Parameters": _update_item(
+            settings,
+            Status.FAILED,
+            {
+                ManifestAttr.FAILED_AT: (":now", {"S.$": _NOW}),
+                ManifestAttr.ERROR: (":error", {"S.$": f"{ERROR_RESULT_PATH}.Error"}),
+                ManifestAttr.CAUSE: (":cause", {"S.$": f"{ERROR_RESULT_PATH}.Cause"}),
+            },
+        ),
+        "ResultPath": None,
+        "Retry": _service_retry(settings),
+        # The alert matters more than the record: send it even if the record cannot be written.
+        "Catch": [
+            {
+                "ErrorEquals": [ErrorName.ALL],
+                "ResultPath": STATUS_UPDATE_ERROR_PATH,
+                "Next": StateName.SEND_ALERT,
+            }
+        ],
+        "Next": StateName.SEND_ALERT,
+    }
+
+
+ALERT_MESSAGE_LINES: Final = (
+    "A manifest could not be converted to Parquet.",
+    "",
+    "Manifest id: {}",
+    "Date prefix: {}",
+    "Files: {}",
+    "Manifest: {}",
+    "Error: {}",
+    "Cause: {}",
+    "Execution: {}",
+)
+
+
+def _send_alert(settings: WorkflowSettings) -> dict[str, Any]:
+    message_args = ", ".join(
+        [
+            f"$.{_IN_MANIFEST_ID}",
+            f"$.{_IN_DATE_PREFIX}",
+            f"$.{_IN_FILE_COUNT}",
+            f"$.{_IN_MANIFEST_PATH}",
+            f"{ERROR_RESULT_PATH}.Error",
+            f"{ERROR_RESULT_PATH}.Cause",
+            "$$.Execution.Id",
+        ]
+    )
+    message = "\n".join(ALERT_MESSAGE_LINES)
+    return {
+        "Type": "Task",
+        "Comment": "Tell the operators: subject and message name the manifest and the execution.",
+        "Resource": Resource.SNS_PUBLISH,
+        "Parameters": {
+            "TopicArn": settings.alerts_topic_arn,
+            # A date prefix is 10 characters, so the subject stays within SNS's 100.
+            "Subject.$": f"States.Format({_format_template(ALERT_SUBJECT_TEMPLATE)}, "
+            f"$.{_IN_DATE_PREFIX})",
+            "Message.$": f"States.Format({_format_template(message)}, {message_args})",
+        },
+        "ResultPath": None,
+        "Retry": [settings.service_retry.retrier([ErrorName.TASK_FAILED])],
+        "Catch": [
+            {
+                "ErrorEquals": [ErrorName.ALL],
+                "ResultPath": ALERT_ERROR_PATH,
+                "Next": StateName.CONVERSION_FAILED,
+            }
+        ],
+        "Next": StateName.CONVERSION_FAILED,
+    }
+
+
+def _conversion_failed() -> dict[str, Any]:
+    return {
+        "Type": "Fail",
+        "Comment": "The execution fails; its cause carries the conversion's error and cause.",
+        # A fixed error name: the caught one may be a reserved `States.*` name.
+        "Error": ErrorName.CONVERSION_FAILED,
+        "CausePath": f"States.Format('{{}}: {{}}', {ERROR_RESULT_PATH}.Error, "
+        f"{ERROR_RESULT_PATH}.Cause)",
+    }
+
+
+def build_definition(settings: WorkflowSettings) -> dict[str, Any]:
+    """The ASL definition (a STANDARD state machine) for `settings`."""
+    return {
+        "Comment": settings.comment,
+        "StartAt": StateName.UPDATE_STATUS_PROCESSING,
+        "States": {
+            StateName.UPDATE_STATUS_PROCESSING: _update_status_processing(settings),
+            StateName.MANIFEST_NOT_CLAIMABLE: _manifest_not_claimable(),
+            StateName.START_GLUE_JOB: _start_glue_job(settings),
+            StateName.UPDATE_STATUS_COMPLETED: _update_status_completed(settings),
+            StateName.SUCCEEDED: {"Type": "Succeed"},
+            StateName.UPDATE_STATUS_FAILED: _update_status_failed(settings),
+            StateName.SEND_ALERT: _send_alert(settings),
+            StateName.CONVERSION_FAILED: _conversion_failed(),
+        },
+    }
+
+
+def render(settings: WorkflowSettings | None = None) -> str:
+    """The definition as JSON; without settings, as a Terraform `templatefile` template."""
+    definition = build_definition(settings or WorkflowSettings.terraform())
+    return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,97 @@
+"""Typed settings of the state machine: resource names and retry policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+# Names of the Terraform `templatefile` variables the infrastructure passes in; the rendered
+# template contains `${<name>}` for each and no other `${` or `%{` sequence.
+TF_TRACKING_TABLE_NAME: Final = "tracking_table_name"
+TF_GLUE_JOB_NAME: Final = "glue_job_name"
+TF_ALERTS_TOPIC_ARN: Final = "alerts_topic_arn"
+TERRAFORM_VARIABLES: Final = (TF_TRACKING_TABLE_NAME, TF_GLUE_JOB_NAME, TF_ALERTS_TOPIC_ARN)
+
+# Limits of a Step Functions Retrier (Amazon States Language).
+_MAX_INTERVAL_SECONDS: Final = 99_999_999
+_MAX_DELAY_SECONDS: Final = 31_622_400
+_MAX_ATTEMPTS: Final = 99_999_999
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """One ASL Retrier: the n-th retry waits `interval_seconds * backoff_rate**(n-1)`, capped at
+    `max_delay_seconds`; with full jitter Step Functions waits a random time up to that value."""
+
+    interval_seconds: int
+    max_attempts: int
+    backoff_rate: float = 2.0
+    max_delay_seconds: int | None = None
+    full_jitter: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.interval_seconds <= _MAX_INTERVAL_SECONDS:
+            raise ValueError(f"interval_seconds must be 1..{_MAX_INTERVAL_SECONDS}")
+        if not 0 <= self.max_attempts <= _MAX_ATTEMPTS:
+            raise ValueError(f"max_attempts must be 0..{_MAX_ATTEMPTS}")
+        if self.backoff_rate < 1.0:
+            raise ValueError("backoff_rate must be at least 1.0")
+        if self.max_delay_seconds is not None and not (
+            1 <= self.max_delay_seconds <= _MAX_DELAY_SECONDS
+        ):
+            raise ValueError(f"max_delay_seconds must be 1..{_MAX_DELAY_SECONDS}")
+
+    def retrier(self, errors: list[str]) -> dict[str, Any]:
+        """The ASL Retrier object for `errors`."""
+        retrier: dict[str, Any] = {
+            "ErrorEquals": errors,
+            "IntervalSeconds": self.interval_seconds,
+            "MaxAttempts": self.max_attempts,
+            "BackoffRate": self.backoff_rate,
+        }
+        if self.max_delay_seconds is not None:
+            retrier["MaxDelaySeconds"] = self.max_delay_seconds
+        if self.full_jitter:
+            retrier["JitterStrategy"] = "FULL"
+        return retrier
+
+
+# Defaults for AWS. A failed conversion is retried twice, after about a minute and two
+# (randomised, so manifests failing together do not retry together).
+GLUE_FAILURE_RETRY: Final = RetryPolicy(interval_seconds=60, max_attempts=2, backoff_rate=2.0)
+# The job's MaxConcurrentRuns is reached: wait longer and more often; a run takes minutes.
+GLUE_CONCURRENCY_RETRY: Final = RetryPolicy(
+    interval_seconds=120, max_attempts=10, backoff_rate=1.5, max_delay_seconds=900
+)
+# DynamoDB throttling or a transient service error on a status update or the alert.
+SERVICE_RETRY: Final = RetryPolicy(
+    interval_seconds=2, max_attempts=4, backoff_rate=2.0, max_delay_seconds=30
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowSettings:
+    """Everything the state machine definition depends on."""
+
+    tracking_table: str
+    glue_job_name: str
+    alerts_topic_arn: str
+    glue_failure_retry: RetryPolicy = field(default=GLUE_FAILURE_RETRY)
+    glue_concurrency_retry: RetryPolicy = field(default=GLUE_CONCURRENCY_RETRY)
+    service_retry: RetryPolicy = field(default=SERVICE_RETRY)
+    comment: str = "ndjson-parquet: convert one manifest of NDJSON files to Parquet"
+
+    def __post_init__(self) -> None:
+        for name in ("tracking_table", "glue_job_name", "alerts_topic_arn"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} must not be empty")
+
+    @classmethod
+    def terraform(cls, **retries: RetryPolicy) -> WorkflowSettings:
+        """Settings whose names are Terraform `templatefile` placeholders."""
+        return cls(
+            tracking_table=f"${{{TF_TRACKING_TABLE_NAME}}}",
+            glue_job_name=f"${{{TF_GLUE_JOB_NAME}}}",
+            alerts_topic_arn=f"${{{TF_ALERTS_TOPIC_ARN}}}",
+            **retries,
+        )
