@@ -1,0 +1,174 @@
+"""Spreading a manifest over Spark executors: planning, and a real local[2] Spark run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from ndjson_parquet.common import Manifest, ManifestFile
+from ndjson_parquet.converter.spark import (
+    MAX_SHARES,
+    SHARE_TARGET_BYTES,
+    plan_shares,
+    share_count,
+    should_distribute,
+)
+
+MANIFEST_ID = "2024-03-05-20240306T010203Z-5ca1ab1e"
+
+
+def _manifest(sizes: list[int]) -> Manifest:
+    files = [
+        ManifestFile(bucket="input-bucket", key=f"2024-03-05/f{i:02d}.ndjson", size=s, etag=f"e{i}")
+        for i, s in enumerate(sizes)
+    ]
+    return Manifest.build(
+        MANIFEST_ID, "2024-03-05", files, created_at=datetime(2024, 3, 6, tzinfo=UTC)
+    )
+
+
+# --- planning (no Spark) ------------------------------------------------------------------------
+
+
+def test_share_count_depends_on_the_manifest_only() -> None:
+    assert share_count(1, 10**12) == 1
+    assert share_count(2, 10) == 2
+    assert share_count(5, 10) == 2
+    assert share_count(50, 10 * SHARE_TARGET_BYTES) == 10
+    assert share_count(3, 10 * SHARE_TARGET_BYTES) == 3
+    assert share_count(10_000, 10**6 * SHARE_TARGET_BYTES) == MAX_SHARES
+
+
+def test_every_file_in_exactly_one_share_balanced_by_bytes() -> None:
+    sizes = [900, 100, 500, 400, 300, 300, 200, 100, 50, 50]
+    manifest = _manifest(sizes)
+    shares = plan_shares(manifest, 3)
+    assert len(shares) == 3
+    keys = [f.key for s in shares for f in (s.manifest.files if s.manifest else [])]
+    assert sorted(keys) == sorted(f.key for f in manifest.files)
+    loads = [s.bytes for s in shares]
+    assert sum(loads) == sum(sizes)
+    # Greedy largest-first: no share exceeds the ideal by more than the largest file.
+    assert max(loads) - min(loads) <= max(sizes)
+    for share in shares:
+        assert share.manifest is not None
+        assert share.manifest.manifest_id == share.name
+        assert share.name.startswith(MANIFEST_ID)
+        assert share.manifest.total_bytes == share.bytes
+        # Files keep their manifest order inside a share.
+        order = [manifest.files.index(f) for f in share.manifest.files]
+        assert order == sorted(order)
+
+
+def test_plan_is_deterministic_and_names_are_unique() -> None:
+    manifest = _manifest([7, 7, 7, 7, 0, 0, 3])
+    first = plan_shares(manifest, 4)
+    assert first == plan_shares(Manifest.from_json(manifest.to_json()), 4)
+    assert len({s.name for s in first}) == 4
+    assert all(s.sources for s in first)  # zero-byte files still spread, no empty share
+
+
+def test_more_shares_than_files_is_capped() -> None:
+    assert len(plan_shares(_manifest([1, 2]), 8)) == 2
+
+
+class _FakeContext:
+    def __init__(self, parallelism: int) -> None:
+        self.defaultParallelism = parallelism
+
+
+def test_distribute_only_with_several_cores_and_files() -> None:
+    assert should_distribute(_FakeContext(2), _manifest([1, 2]))
+    assert not should_distribute(_FakeContext(1), _manifest([1, 2]))
+    assert not should_distribute(_FakeContext(8), _manifest([1]))
+
+
+# --- a real Spark run ---------------------------------------------------------------------------
+
+FILES = {
+    # `v` is an integer here, a float in b, a string in c: unified to JSON text across shares.
+    "a.ndjson": [{"id": 1, "v": 1, "tags": ["x"]}, {"id": 2, "v": 2, "tags": []}],
+    "b.ndjson": [{"id": 3, "v": 2.5, "obj": {"k": 1}}, {"id": 4, "v": None}],
+    "c.ndjson": [{"id": 5, "v": "five", "obj": {"k": 2, "j": "new"}}],
+    "d.ndjson": [{"id": 6, "late": True}, {"id": 7, "v": 7, "tags": ["y", "z"]}],
+}
+
+
+@pytest.fixture(scope="module")
+def spark_context() -> Iterator[Any]:
+    pyspark = pytest.importorskip("pyspark")
+    # Local-mode executors are separate Python processes: make them run this interpreter.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    conf = (
+        pyspark.SparkConf()
+        .setMaster("local[2]")
+        .setAppName("ndjson-parquet-test")
+        .set("spark.ui.enabled", "false")
+        .set("spark.sql.shuffle.partitions", "2")
+        .set("spark.driver.host", "127.0.0.1")
+        .set("spark.driver.bindAddress", "127.0.0.1")
+    )
+    sc = pyspark.SparkContext(conf=conf)
+    sc.setLogLevel("ERROR")
+    try:
+        yield sc
+    finally:
+        sc.stop()
+
+
+def _inputs(tmp_path: Path) -> list[str]:
+    paths = []
+    for name, rows in FILES.items():
+        path = tmp_path / "in" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        paths.append(str(path))
+    return paths
+
+
+@pytest.mark.slow
+def test_spark_run_unifies_schema_and_is_deterministic(spark_context: Any, tmp_path: Path) -> None:
+    from ndjson_parquet.converter.spark import convert_distributed
+
+    assert spark_context.defaultParallelism == 2
+    sources = _inputs(tmp_path)
+    out = tmp_path / "out"
+    summary = convert_distributed(spark_context, sources, out, shares=2, name="test")
+
+    expected_rows = sum(len(rows) for rows in FILES.values())
+    assert summary.lines_read == expected_rows
+    assert summary.rows_written == expected_rows
+    assert summary.lines_quarantined == 0
+    parquet = sorted(str(p) for p in out.rglob("*.parquet"))
+    assert sorted(summary.output_files) == parquet
+    assert len(parquet) >= 2  # both shares wrote files
+
+    schemas = [pq.read_schema(p) for p in parquet]
+    assert all(s.equals(schemas[0], check_metadata=False) for s in schemas)
+    assert schemas[0].equals(summary.schema, check_metadata=False)
+
+    rows = {r["id"]: r for p in parquet for r in pq.read_table(p).to_pylist()}
+    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7]
+    # Values survive, as their JSON text where the column became JSON text.
+    assert [rows[i]["v"] for i in (1, 3, 4, 5, 6, 7)] == ["1", "2.5", None, '"five"', None, "7"]
+    assert rows[6]["late"] is True and rows[1]["late"] is None
+    assert rows[5]["obj"] == {"k": 2, "j": "new"}
+    assert rows[3]["obj"] == {"k": 1, "j": None}
+    assert rows[7]["tags"] == ["y", "z"]
+    assert any(d["column"] == "v" for d in summary.to_dict()["drift"])
+
+    # Run again: the same files are overwritten, none added, rows not duplicated.
+    again = convert_distributed(spark_context, sources, out, shares=2, name="test")
+    assert sorted(str(p) for p in out.rglob("*.parquet")) == parquet
+    assert sorted(again.output_files) == parquet
+    total = sum(pq.read_metadata(p).num_rows for p in parquet)
+    assert total == expected_rows
