@@ -160,7 +160,8 @@ def test_spark_run_unifies_schema_and_is_deterministic(spark_context: Any, tmp_p
     assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7]
     # Values survive, as their JSON text where the column became JSON text.
     assert [rows[i]["v"] for i in (1, 3, 4, 5, 6, 7)] == ["1", "2.5", None, '"five"', None, "7"]
-    assert rows[6]["late"] is True and rows[1]["late"] is None
+    assert rows[6]["late"] is True
+    assert rows[1]["late"] is None
     assert rows[5]["obj"] == {"k": 2, "j": "new"}
     assert rows[3]["obj"] == {"k": 1, "j": None}
     assert rows[7]["tags"] == ["y", "z"]
