@@ -185,6 +185,8 @@ class ManifestAttr:
     EXECUTION_ARN: Final = "execution_arn"
     STARTED_AT: Final = "started_at"
     ATTEMPTS: Final = "attempts"
+    # The last failed attempt to start the workflow (cleared by nothing; execution_arn wins).
+    LAST_START_ERROR: Final = "last_start_error"
     # Written by the state machine:
     GLUE_JOB_RUN_ID: Final = "glue_job_run_id"
     GLUE_EXECUTION_SECONDS: Final = "glue_execution_seconds"
@@ -199,6 +201,11 @@ class BatchAttr:
     PENDING_BYTES: Final = "pending_bytes"
     # Manifest being cut by a lease holder that may have died; the next holder finishes it.
     INFLIGHT_MANIFEST_ID: Final = "inflight_manifest_id"
+    # The journal's file list (maps of bucket, key, etag, size) and the manifest's created_at.
+    INFLIGHT_FILES: Final = "inflight_files"
+    INFLIGHT_CREATED_AT: Final = "inflight_created_at"
+    DATE_PREFIX: Final = "date_prefix"
+    UPDATED_AT: Final = "updated_at"
 
 
 class LockAttr:

@@ -1,0 +1,365 @@
+"""Cutting manifests out of a date prefix's pending files, under the prefix's lease.
+
+Every cut follows the same journaled steps, so that whoever holds the lease next can finish a
+cut that died half-way:
+
+1. journal: the batch item records the manifest id, its files and its created_at
+   (only if no other cut is in flight);
+2. flip the files pending → manifested in transactions of up to 100 (condition: still pending,
+   or already flipped by this very manifest), which takes them off the pending index;
+3. write the manifest document to S3 (same content however often it is written);
+4. one transaction: put the manifest item (status manifested, listed under gsi2) and, on the
+   batch item, subtract the files from the hint and clear the journal.
+
+No step depends on the lease for correctness: every write is conditional, so a holder whose
+lease ran out can only repeat work, never put a file into two manifests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ndjson_parquet.common.keys import (
+    BatchAttr,
+    BatchKey,
+    FileAttr,
+    ManifestAttr,
+    ManifestKey,
+    TableAttr,
+    TableIndex,
+    pending_partition,
+    status_gsi2,
+)
+from ndjson_parquet.common.manifest import Manifest, new_manifest_id
+from ndjson_parquet.common.status import Status
+from ndjson_parquet.manifest_builder.clock import Clock, iso, parse_iso
+from ndjson_parquet.manifest_builder.lock import acquire
+from ndjson_parquet.manifest_builder.selection import PendingFile, select
+from ndjson_parquet.manifest_builder.settings import Settings
+from ndjson_parquet.manifest_builder.store import (
+    Item,
+    Store,
+    error_code,
+    is_condition_failure,
+    to_dynamo,
+)
+
+logger = logging.getLogger(__name__)
+
+TRANSACTION_LIMIT = 100  # DynamoDB TransactWriteItems actions per request
+# After releasing the lease, look again this many times for files that arrived meanwhile.
+MAX_ROUNDS = 3
+_CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CutManifest:
+    """A manifest that is durable (document in S3, item in the table) and ready to start."""
+
+    manifest: Manifest
+    manifest_path: str
+
+
+class Cutter:
+    """Cuts manifests for one table, bucket and set of limits."""
+
+    def __init__(self, store: Store, s3: Any, settings: Settings, clock: Clock) -> None:
+        self._store = store
+        self._s3 = s3
+        self._settings = settings
+        self._clock = clock
+
+    # --- entry points -------------------------------------------------------------------
+
+    def cut_if_full(
+        self, date_prefix: str, should_stop: Callable[[], bool] = lambda: False
+    ) -> list[CutManifest]:
+        """Cut every full manifest the prefix has; leave a partial remainder pending."""
+        made: list[CutManifest] = []
+        for _ in range(MAX_ROUNDS):
+            cut = self._cut(date_prefix, by_age=False, should_stop=should_stop)
+            if cut is None:  # another invocation holds the lease and will look again
+                break
+            made.extend(cut)
+            # Files registered while we held the lease were counted on the hint; their
+            # registrant could not take the lease, so look once more after releasing it.
+            if should_stop() or not self.hint_is_full(date_prefix):
+                break
+        return made
+
+    def flush(
+        self, date_prefix: str, should_stop: Callable[[], bool] = lambda: False
+    ) -> list[CutManifest]:
+        """Finish an in-flight cut and cut while full or while the oldest file is too old."""
+        return self._cut(date_prefix, by_age=True, should_stop=should_stop) or []
+
+    def hint_is_full(self, date_prefix: str) -> bool:
+        batch = self._store.get(BatchKey(date_prefix).as_key()) or {}
+        return (
+            int(batch.get(BatchAttr.PENDING_FILES, 0)) >= self._settings.max_files
+            or int(batch.get(BatchAttr.PENDING_BYTES, 0)) >= self._settings.max_bytes
+        )
+
+    def is_overdue(self, registered_at: str) -> bool:
+        age = self._clock() - parse_iso(registered_at)
+        return age >= timedelta(seconds=self._settings.max_wait_seconds)
+
+    def pending(self, date_prefix: str, page_size: int | None = None) -> Iterator[PendingFile]:
+        """The prefix's pending files in arrival order (the pending index, read lazily)."""
+        size = page_size or min(self._settings.max_files + 1, 1000)
+        for item in self._store.query(
+            TableIndex.PENDING, TableAttr.GSI1_PK, pending_partition(date_prefix), page_size=size
+        ):
+            yield PendingFile.from_item(item)
+
+    # --- the cut loop -------------------------------------------------------------------
+
+    def _cut(
+        self, date_prefix: str, *, by_age: bool, should_stop: Callable[[], bool]
+    ) -> list[CutManifest] | None:
+        settings = self._settings
+        lease = acquire(self._store, date_prefix, settings.lock_ttl_seconds, self._clock)
+        if lease is None:
+            return None
+        made: list[CutManifest] = []
+        try:
+            batch = self._store.get(BatchKey(date_prefix).as_key()) or {}
+            if batch.get(BatchAttr.INFLIGHT_MANIFEST_ID):
+                finished = self._finish_journal(date_prefix, batch)
+                if finished:
+                    made.append(finished)
+            while not should_stop():
+                if lease.remaining() < settings.lock_ttl_seconds / 2 and not lease.renew(
+                    settings.lock_ttl_seconds
+                ):
+                    logger.warning("lost the lease of %s; stopping", date_prefix)
+                    break
+                selection = select(
+                    self.pending(date_prefix), settings.max_files, settings.max_bytes
+                )
+                if not selection.files:
+                    break
+                if not selection.full and not (
+                    by_age and self.is_overdue(selection.files[0].registered_at)
+                ):
+                    break
+                cut = self._cut_one(date_prefix, selection.files)
+                if cut is None:
+                    break  # nothing could be taken (stale index); the next run looks again
+                made.append(cut)
+        finally:
+            lease.release()
+        return made
+
+    def _cut_one(self, date_prefix: str, files: list[PendingFile]) -> CutManifest | None:
+        now = self._clock()
+        manifest_id = new_manifest_id(date_prefix, now)
+        created_at = iso(now)
+        try:
+            self._store.client.update_item(
+                TableName=self._store.table,
+                Key=to_dynamo(BatchKey(date_prefix).as_key()),
+                UpdateExpression="SET #id = :id, #files = :files, #created = :created",
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={
+                    "#id": BatchAttr.INFLIGHT_MANIFEST_ID,
+                    "#files": BatchAttr.INFLIGHT_FILES,
+                    "#created": BatchAttr.INFLIGHT_CREATED_AT,
+                },
+                ExpressionAttributeValues=to_dynamo(
+                    {
+                        ":id": manifest_id,
+                        ":files": [f.to_journal() for f in files],
+                        ":created": created_at,
+                    }
+                ),
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            # Another holder (whose lease we outlived) journaled a cut: finish that one first.
+            batch = self._store.get(BatchKey(date_prefix).as_key()) or {}
+            return self._finish_journal(date_prefix, batch) if batch else None
+        return self._complete(date_prefix, manifest_id, created_at, files)
+
+    def _finish_journal(self, date_prefix: str, batch: Item) -> CutManifest | None:
+        manifest_id = str(batch[BatchAttr.INFLIGHT_MANIFEST_ID])
+        files = [PendingFile.from_item(f) for f in batch.get(BatchAttr.INFLIGHT_FILES, [])]
+        created_at = str(batch.get(BatchAttr.INFLIGHT_CREATED_AT) or iso(self._clock()))
+        logger.info("finishing the in-flight manifest %s of %s", manifest_id, date_prefix)
+        return self._complete(date_prefix, manifest_id, created_at, files)
+
+    # --- the journaled steps ------------------------------------------------------------
+
+    def _complete(
+        self, date_prefix: str, manifest_id: str, created_at: str, candidates: list[PendingFile]
+    ) -> CutManifest | None:
+        flipped = self._flip(manifest_id, candidates)
+        if not flipped:
+            self._clear_journal(date_prefix, manifest_id)
+            return None
+        manifest = Manifest.build(
+            manifest_id,
+            date_prefix,
+            [f.to_manifest_file() for f in flipped],
+            created_at=parse_iso(created_at),
+        )
+        key = manifest.s3_key(self._settings.manifest_prefix)
+        path = f"s3://{self._settings.manifest_bucket}/{key}"
+        self._s3.put_object(
+            Bucket=self._settings.manifest_bucket,
+            Key=key,
+            Body=manifest.to_json().encode(),
+            ContentType="application/json",
+        )
+        if not self._commit(manifest, path, created_at):
+            return None
+        return CutManifest(manifest, path)
+
+    def _flip(self, manifest_id: str, candidates: list[PendingFile]) -> list[PendingFile]:
+        """Mark files as taken by the manifest; returns those that are now in it."""
+        flipped: list[PendingFile] = []
+        manifested_at = iso(self._clock())
+        for start in range(0, len(candidates), TRANSACTION_LIMIT):
+            group = candidates[start : start + TRANSACTION_LIMIT]
+            for attempt in range(_CONFLICT_RETRIES + 1):
+                if not group:
+                    break
+                try:
+                    self._store.client.transact_write_items(
+                        TransactItems=[
+                            {"Update": self._flip_update(f, manifest_id, manifested_at)}
+                            for f in group
+                        ]
+                    )
+                    flipped.extend(group)
+                    break
+                except ClientError as exc:
+                    if error_code(exc) != "TransactionCanceledException":
+                        raise
+                    reasons = exc.response.get("CancellationReasons", [])
+                    lost = {
+                        i
+                        for i, reason in enumerate(reasons)
+                        if reason.get("Code") == "ConditionalCheckFailed"
+                    }
+                    if lost:
+                        # Taken by another manifest (seen on a stale index): leave them out.
+                        group = [f for i, f in enumerate(group) if i not in lost]
+                        continue
+                    if attempt == _CONFLICT_RETRIES:
+                        raise
+                    time.sleep(0.05 * 2**attempt)  # a concurrent transaction on the same items
+        return flipped
+
+    def _flip_update(self, f: PendingFile, manifest_id: str, manifested_at: str) -> dict[str, Any]:
+        return {
+            "TableName": self._store.table,
+            "Key": to_dynamo(f.file_key.as_key()),
+            "UpdateExpression": (
+                "SET #status = :manifested, #mid = :mid, #at = :at REMOVE #gpk, #gsk"
+            ),
+            "ConditionExpression": "#status = :pending OR #mid = :mid",
+            "ExpressionAttributeNames": {
+                "#status": FileAttr.STATUS,
+                "#mid": FileAttr.MANIFEST_ID,
+                "#at": FileAttr.MANIFESTED_AT,
+                "#gpk": TableAttr.GSI1_PK,
+                "#gsk": TableAttr.GSI1_SK,
+            },
+            "ExpressionAttributeValues": to_dynamo(
+                {
+                    ":manifested": str(Status.MANIFESTED),
+                    ":pending": str(Status.PENDING),
+                    ":mid": manifest_id,
+                    ":at": manifested_at,
+                }
+            ),
+        }
+
+    def _commit(self, manifest: Manifest, path: str, created_at: str) -> bool:
+        """Put the manifest item and settle the batch item, together; False if done already."""
+        now = iso(self._clock())
+        item = {
+            **ManifestKey(manifest.manifest_id).as_key(),
+            **status_gsi2(str(Status.MANIFESTED), now, manifest.manifest_id),
+            ManifestAttr.MANIFEST_ID: manifest.manifest_id,
+            ManifestAttr.DATE_PREFIX: manifest.date_prefix,
+            ManifestAttr.STATUS: str(Status.MANIFESTED),
+            ManifestAttr.FILE_COUNT: manifest.file_count,
+            ManifestAttr.TOTAL_BYTES: manifest.total_bytes,
+            ManifestAttr.FILES: [f.model_dump() for f in manifest.files],
+            ManifestAttr.MANIFEST_PATH: path,
+            ManifestAttr.CREATED_AT: created_at,
+            ManifestAttr.UPDATED_AT: now,
+            ManifestAttr.ATTEMPTS: 0,
+        }
+        try:
+            self._store.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._store.table,
+                            "Item": to_dynamo(item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._store.table,
+                            "Key": to_dynamo(BatchKey(manifest.date_prefix).as_key()),
+                            "UpdateExpression": (
+                                "ADD #files :minus_files, #bytes :minus_bytes "
+                                "REMOVE #id, #journal, #created"
+                            ),
+                            "ConditionExpression": "#id = :id",
+                            "ExpressionAttributeNames": {
+                                "#files": BatchAttr.PENDING_FILES,
+                                "#bytes": BatchAttr.PENDING_BYTES,
+                                "#id": BatchAttr.INFLIGHT_MANIFEST_ID,
+                                "#journal": BatchAttr.INFLIGHT_FILES,
+                                "#created": BatchAttr.INFLIGHT_CREATED_AT,
+                            },
+                            "ExpressionAttributeValues": to_dynamo(
+                                {
+                                    ":minus_files": -manifest.file_count,
+                                    ":minus_bytes": -manifest.total_bytes,
+                                    ":id": manifest.manifest_id,
+                                }
+                            ),
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                raise  # a conflict or an outage: the journal stays for the next holder
+            logger.info("manifest %s was completed by another holder", manifest.manifest_id)
+            return False
+        return True
+
+    def _clear_journal(self, date_prefix: str, manifest_id: str) -> None:
+        try:
+            self._store.client.update_item(
+                TableName=self._store.table,
+                Key=to_dynamo(BatchKey(date_prefix).as_key()),
+                UpdateExpression="REMOVE #id, #journal, #created",
+                ConditionExpression="#id = :id",
+                ExpressionAttributeNames={
+                    "#id": BatchAttr.INFLIGHT_MANIFEST_ID,
+                    "#journal": BatchAttr.INFLIGHT_FILES,
+                    "#created": BatchAttr.INFLIGHT_CREATED_AT,
+                },
+                ExpressionAttributeValues=to_dynamo({":id": manifest_id}),
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise

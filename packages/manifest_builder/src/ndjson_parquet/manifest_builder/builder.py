@@ -1,0 +1,204 @@
+"""The manifest builder's work, independent of the Lambda wiring: register, cut, start, flush."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ndjson_parquet.common.keys import (
+    BATCHES_PK,
+    BatchAttr,
+    ManifestAttr,
+    TableAttr,
+    TableIndex,
+    status_partition,
+)
+from ndjson_parquet.common.status import Status
+from ndjson_parquet.manifest_builder.batching import CutManifest, Cutter
+from ndjson_parquet.manifest_builder.clock import Clock, iso, utc_now
+from ndjson_parquet.manifest_builder.date_prefix import date_prefix
+from ndjson_parquet.manifest_builder.events import parse_body
+from ndjson_parquet.manifest_builder.registry import Registration, add_to_batch, register
+from ndjson_parquet.manifest_builder.settings import Settings
+from ndjson_parquet.manifest_builder.starter import Starter, StartOutcome, WorkflowStart
+from ndjson_parquet.manifest_builder.store import Store
+
+logger = logging.getLogger(__name__)
+
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+@dataclass
+class Counts:
+    """What one invocation did (the Lambda turns these into metrics)."""
+
+    files_registered: int = 0
+    bytes_registered: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    manifests_created: int = 0
+    manifests_started: int = 0
+    start_failures: int = 0
+    cut_errors: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Group:
+    files: int = 0
+    size: int = 0
+
+
+@dataclass
+class Invocation:
+    """Registrations of one SQS batch, summed per date prefix for one hint update each."""
+
+    counts: Counts = field(default_factory=Counts)
+    groups: dict[str, _Group] = field(default_factory=lambda: defaultdict(_Group))
+
+
+class ManifestBuilder:
+    """Owns the clients and settings; one per Lambda container."""
+
+    def __init__(
+        self, settings: Settings, *, clock: Clock = utc_now, session: Any | None = None
+    ) -> None:
+        session = session or boto3.session.Session()
+        self.settings = settings
+        self.clock = clock
+        self.store = Store(session.client("dynamodb", config=_CLIENT_CONFIG), settings.table_name)
+        self.s3 = session.client("s3", config=_CLIENT_CONFIG)
+        self.sfn = session.client("stepfunctions", config=_CLIENT_CONFIG)
+        self.cutter = Cutter(self.store, self.s3, settings, clock)
+        self.starter = Starter(self.store, self.sfn, settings.step_function_arn, clock)
+
+    # --- the SQS handler's steps --------------------------------------------------------
+
+    def register_body(self, body: str, invocation: Invocation) -> None:
+        """Register the objects of one message; raises BadMessage for an unreadable body."""
+        parsed = parse_body(body)
+        for reason in parsed.ignored:
+            logger.info("ignored: %s", reason)
+            invocation.counts.ignored += 1
+        for obj in parsed.created:
+            if not self.settings.wants(obj.key):
+                logger.info(
+                    "ignored s3://%s/%s: outside the input prefix/suffixes", obj.bucket, obj.key
+                )
+                invocation.counts.ignored += 1
+                continue
+            prefix = date_prefix(obj.key, obj.event_time, self.settings.date_prefix_pattern)
+            outcome = register(self.store, obj, prefix, iso(self.clock()))
+            group = invocation.groups[prefix]
+            if outcome is Registration.NEW:
+                invocation.counts.files_registered += 1
+                invocation.counts.bytes_registered += obj.size
+                group.files += 1
+                group.size += obj.size
+            else:
+                logger.info(
+                    "duplicate event for s3://%s/%s (etag %s)", obj.bucket, obj.key, obj.etag
+                )
+                invocation.counts.duplicates += 1
+                # A duplicate of a still-pending file may come from a run that died before
+                # updating the batch: the (zero) update below makes sure the batch exists.
+
+    def settle(self, invocation: Invocation, should_stop: Callable[[], bool]) -> None:
+        """Update each group's hint once; cut and start manifests for full groups.
+
+        A failing hint update raises (the whole batch is retried, and its duplicates still
+        reach here); a failing cut only logs: the journal and the flush finish it.
+        """
+        for prefix, group in invocation.groups.items():
+            hint = add_to_batch(self.store, prefix, group.files, group.size, iso(self.clock()))
+            if (
+                hint.pending_files < self.settings.max_files
+                and hint.pending_bytes < self.settings.max_bytes
+            ):
+                continue
+            try:
+                cut = self.cutter.cut_if_full(prefix, should_stop)
+            except ClientError:
+                logger.exception("cutting manifests for %s failed; the flush will finish", prefix)
+                invocation.counts.cut_errors += 1
+                continue
+            self._start_all(cut, invocation.counts)
+
+    def _start_all(self, cut: list[CutManifest], counts: Counts) -> None:
+        for made in cut:
+            counts.manifests_created += 1
+            logger.info(
+                "manifest %s: %d files, %d bytes",
+                made.manifest.manifest_id,
+                made.manifest.file_count,
+                made.manifest.total_bytes,
+            )
+            self._start(
+                WorkflowStart(
+                    manifest_id=made.manifest.manifest_id,
+                    date_prefix=made.manifest.date_prefix,
+                    file_count=made.manifest.file_count,
+                    total_bytes=made.manifest.total_bytes,
+                    manifest_path=made.manifest_path,
+                    created_at=iso(made.manifest.created_at),
+                ),
+                counts,
+            )
+
+    def _start(self, start: WorkflowStart, counts: Counts) -> None:
+        try:
+            outcome = self.starter.start(start)
+        except ClientError:
+            logger.exception("recording the start of %s failed", start.manifest_id)
+            outcome = StartOutcome.FAILED
+        if outcome in (StartOutcome.STARTED, StartOutcome.ALREADY_STARTED):
+            counts.manifests_started += 1
+        elif outcome is StartOutcome.FAILED:
+            counts.start_failures += 1
+
+    # --- the scheduled flush ------------------------------------------------------------
+
+    def flush(self, should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
+        """Cut overdue groups, finish in-flight cuts, (re)start manifests not started yet."""
+        counts = Counts()
+        checked = 0
+        for batch in self.store.query(TableIndex.PENDING, TableAttr.GSI1_PK, BATCHES_PK):
+            if should_stop():
+                break
+            checked += 1
+            prefix = str(batch[TableAttr.GSI1_SK])
+            oldest = next(self.cutter.pending(prefix, page_size=1), None)
+            overdue = oldest is not None and self.cutter.is_overdue(oldest.registered_at)
+            if not overdue and not batch.get(BatchAttr.INFLIGHT_MANIFEST_ID):
+                continue
+            try:
+                cut = self.cutter.flush(prefix, should_stop)
+            except ClientError:
+                logger.exception("flushing %s failed", prefix)
+                counts.cut_errors += 1
+                continue
+            self._start_all(cut, counts)
+        if self.settings.step_function_arn:
+            for item in self.store.query(
+                TableIndex.BY_STATUS, TableAttr.GSI2_PK, status_partition(str(Status.MANIFESTED))
+            ):
+                if should_stop():
+                    break
+                if item.get(ManifestAttr.EXECUTION_ARN):
+                    continue  # started; the state machine moves it on
+                logger.info(
+                    "starting manifest %s, not started before", item[ManifestAttr.MANIFEST_ID]
+                )
+                self._start(WorkflowStart.from_item(item), counts)
+        summary = counts.as_dict()
+        summary["prefixes_checked"] = checked
+        return summary

@@ -1,0 +1,108 @@
+"""Lambda entry points.
+
+- `lambda_handler`: the SQS event source (S3 notifications); returns `batchItemFailures`.
+- `flush_handler`: scheduled; cuts overdue groups and starts manifests not started yet.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ndjson_parquet.common.settings import Defaults, Env
+from ndjson_parquet.manifest_builder.builder import Counts, Invocation, ManifestBuilder
+from ndjson_parquet.manifest_builder.settings import Settings
+
+SERVICE = os.environ.get(Env.POWERTOOLS_SERVICE_NAME, "manifest-builder")
+logger = Logger(service=SERVICE)
+metrics = Metrics(
+    namespace=os.environ.get(Env.POWERTOOLS_METRICS_NAMESPACE, Defaults.METRICS_NAMESPACE),
+    service=SERVICE,
+)
+tracer = Tracer(service=SERVICE)
+
+# Stop starting new cuts when the invocation has less than this left (the lease outlives us).
+_RESERVE_MILLIS = 10_000
+
+_builder: ManifestBuilder | None = None
+
+
+def builder() -> ManifestBuilder:
+    """The container's builder, created on first use from the environment."""
+    global _builder
+    if _builder is None:
+        _builder = ManifestBuilder(Settings.from_env())
+    return _builder
+
+
+def use_builder(instance: ManifestBuilder | None) -> None:
+    """Replace the container's builder (tests inject clocks and settings this way)."""
+    global _builder
+    _builder = instance
+
+
+def _emit(counts: Counts) -> None:
+    metrics.add_metric("FilesRegistered", MetricUnit.Count, counts.files_registered)
+    metrics.add_metric("BytesRegistered", MetricUnit.Bytes, counts.bytes_registered)
+    metrics.add_metric("DuplicateFiles", MetricUnit.Count, counts.duplicates)
+    metrics.add_metric("IgnoredObjects", MetricUnit.Count, counts.ignored)
+    metrics.add_metric("ManifestsCreated", MetricUnit.Count, counts.manifests_created)
+    metrics.add_metric("ManifestsStarted", MetricUnit.Count, counts.manifests_started)
+    metrics.add_metric("ManifestStartFailures", MetricUnit.Count, counts.start_failures)
+    metrics.add_metric("CutErrors", MetricUnit.Count, counts.cut_errors)
+
+
+def _should_stop(context: LambdaContext) -> Any:
+    return lambda: context.get_remaining_time_in_millis() < _RESERVE_MILLIS
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Register every file of an SQS batch; only unreadable messages are reported as failed."""
+    work = builder()
+    invocation = Invocation()
+
+    def record_handler(record: SqsRecordModel) -> None:
+        logger.append_keys(message_id=record.messageId)
+        try:
+            work.register_body(str(record.body), invocation)
+        except Exception:
+            logger.exception("message not processed")
+            raise
+        finally:
+            logger.remove_keys(["message_id"])
+
+    processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    work.settle(invocation, _should_stop(context))
+    _emit(invocation.counts)
+    logger.info("batch done", extra={"counts": invocation.counts.as_dict()})
+    return response
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def flush_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """Cut groups whose oldest file waited too long; start manifests not started yet."""
+    summary = builder().flush(_should_stop(context))
+    metrics.add_metric("ManifestsCreated", MetricUnit.Count, summary["manifests_created"])
+    metrics.add_metric("ManifestsStarted", MetricUnit.Count, summary["manifests_started"])
+    metrics.add_metric("ManifestStartFailures", MetricUnit.Count, summary["start_failures"])
+    logger.info("flush done", extra={"summary": summary})
+    return summary
