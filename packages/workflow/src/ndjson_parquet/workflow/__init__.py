@@ -1,9 +1,9 @@
 """ndjson-parquet workflow: the Step Functions STANDARD state machine, built in Python.
 
-    settings = WorkflowSettings(tracking_table=…, glue_job_name=…, alerts_topic_arn=…)
-    definition = build_definition(settings)          # a dict
-    text = render(settings)                           # JSON; render() alone: Terraform template
-    actions = required_iam_actions(definition)        # for the execution role's policy
+settings = WorkflowSettings(tracking_table=…, glue_job_name=…, alerts_topic_arn=…)
+definition = build_definition(settings)          # a dict
+text = render(settings)                           # JSON; render() alone: Terraform template
+actions = required_iam_actions(definition)        # for the execution role's policy
 """
 
 from ndjson_parquet.workflow.definition import (

@@ -86,7 +86,9 @@ def _manifest_key() -> dict[str, Any]:
     # ManifestKey builds `MANIFEST#<id>`: build it around a `{}` to get the Format template.
     template = ManifestKey("{}")
     return {
-        TableAttr.PK: {"S.$": f"States.Format({_format_template(template.pk)}, $.{_IN_MANIFEST_ID})"},
+        TableAttr.PK: {
+            "S.$": f"States.Format({_format_template(template.pk)}, $.{_IN_MANIFEST_ID})"
+        },
         TableAttr.SK: {"S": template.sk},
     }
 

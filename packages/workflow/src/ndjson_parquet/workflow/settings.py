@@ -87,11 +87,18 @@ class WorkflowSettings:
                 raise ValueError(f"{name} must not be empty")
 
     @classmethod
-    def terraform(cls, **retries: RetryPolicy) -> WorkflowSettings:
+    def terraform(
+        cls,
+        glue_failure_retry: RetryPolicy = GLUE_FAILURE_RETRY,
+        glue_concurrency_retry: RetryPolicy = GLUE_CONCURRENCY_RETRY,
+        service_retry: RetryPolicy = SERVICE_RETRY,
+    ) -> WorkflowSettings:
         """Settings whose names are Terraform `templatefile` placeholders."""
         return cls(
             tracking_table=f"${{{TF_TRACKING_TABLE_NAME}}}",
             glue_job_name=f"${{{TF_GLUE_JOB_NAME}}}",
             alerts_topic_arn=f"${{{TF_ALERTS_TOPIC_ARN}}}",
-            **retries,
+            glue_failure_retry=glue_failure_retry,
+            glue_concurrency_retry=glue_concurrency_retry,
+            service_retry=service_retry,
         )

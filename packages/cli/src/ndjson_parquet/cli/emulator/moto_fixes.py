@@ -32,6 +32,7 @@ GlueJobRunner = Callable[[str, str, dict[str, str]], object]
 # The line whose missing None check breaks every Glue `.sync` task.
 _UNGUARDED_CALL: Final = "callback_endpoint.interrupt_all()"
 _PATCHED_ATTRIBUTE: Final = "_eval_integration_pattern"
+_START_JOB_RUN: Final = "start_job_run"
 _MARK: Final = "_ndjson_parquet_fix"
 
 _lock = threading.Lock()
@@ -180,7 +181,7 @@ def _glue_models() -> Any:
 def _job_run_class(models: Any) -> type[Any]:
     """A FakeJobRun whose state follows a runner thread instead of moto's state manager."""
 
-    class RunnerJobRun(models.FakeJobRun):  # type: ignore[misc, name-defined]
+    class RunnerJobRun(models.FakeJobRun):  # type: ignore[misc]
         _runner_done: threading.Event
         _runner_error: str | None
         _runner_seconds: float
@@ -211,7 +212,7 @@ def _job_run_class(models: Any) -> type[Any]:
                 self._runner_completed_on = datetime.now(UTC)
                 self._runner_done.set()
 
-        @property  # type: ignore[misc]
+        @property
         def status(self) -> str:
             if not self._runner_done.is_set():
                 return "RUNNING"
@@ -263,7 +264,7 @@ def _apply_glue_runner_hook() -> None:
 
     setattr(start_job_run, _MARK, True)
     _original_start_job_run = original
-    models.FakeJob.start_job_run = start_job_run
+    setattr(models.FakeJob, _START_JOB_RUN, start_job_run)
 
 
 def _revert_glue_runner_hook() -> None:
@@ -271,7 +272,7 @@ def _revert_glue_runner_hook() -> None:
     from moto.glue import models
 
     if _original_start_job_run is not None:
-        models.FakeJob.start_job_run = _original_start_job_run
+        setattr(models.FakeJob, _START_JOB_RUN, _original_start_job_run)
         _original_start_job_run = None
 
 
