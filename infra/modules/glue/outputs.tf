@@ -1,0 +1,19 @@
+output "job_name" {
+  description = "Name of the converter job."
+  value       = aws_glue_job.converter.name
+}
+
+output "job_arn" {
+  description = "ARN of the converter job."
+  value       = aws_glue_job.converter.arn
+}
+
+output "log_group_prefix" {
+  description = "Prefix of the job's log groups (<prefix>/output, <prefix>/error)."
+  value       = local.log_group_prefix
+}
+
+output "default_arguments" {
+  description = "Default arguments of every run."
+  value       = aws_glue_job.converter.default_arguments
+}
