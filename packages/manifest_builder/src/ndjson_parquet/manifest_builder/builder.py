@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from ndjson_parquet.common.keys import (
     TableIndex,
     status_partition,
 )
+from ndjson_parquet.common.settings import Env
 from ndjson_parquet.common.status import Status
 from ndjson_parquet.manifest_builder.batching import CutManifest, Cutter
 from ndjson_parquet.manifest_builder.clock import Clock, iso, utc_now
@@ -74,6 +76,7 @@ class ManifestBuilder:
     ) -> None:
         session = session or boto3.session.Session()
         self.settings = settings
+        self.endpoint = os.environ.get(Env.AWS_ENDPOINT_URL, "")
         self.clock = clock
         self.store = Store(session.client("dynamodb", config=_CLIENT_CONFIG), settings.table_name)
         self.s3 = session.client("s3", config=_CLIENT_CONFIG)

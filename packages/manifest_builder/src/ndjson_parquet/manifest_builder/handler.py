@@ -36,20 +36,31 @@ tracer = Tracer(service=SERVICE)
 _RESERVE_MILLIS = 10_000
 
 _builder: ManifestBuilder | None = None
+_injected = False
 
 
 def builder() -> ManifestBuilder:
-    """The container's builder, created on first use from the environment."""
+    """The container's builder: clients are made once, and again only if the settings change.
+
+    Reading the environment is cheap; re-checking it lets a local emulator change the
+    configuration (the state machine ARN, say) between invocations of one process.
+    """
     global _builder
-    if _builder is None:
-        _builder = ManifestBuilder(Settings.from_env())
+    if _injected and _builder is not None:
+        return _builder
+    settings = Settings.from_env()
+    endpoint = os.environ.get(Env.AWS_ENDPOINT_URL, "")
+    if _builder is None or (_builder.settings, _builder.endpoint) != (settings, endpoint):
+        _builder = ManifestBuilder(settings)
     return _builder
 
 
 def use_builder(instance: ManifestBuilder | None) -> None:
-    """Replace the container's builder (tests inject clocks and settings this way)."""
-    global _builder
+    """Use `instance` for every invocation (tests inject clocks and settings this way);
+    None goes back to the environment."""
+    global _builder, _injected
     _builder = instance
+    _injected = instance is not None
 
 
 def _emit(counts: Counts) -> None:
