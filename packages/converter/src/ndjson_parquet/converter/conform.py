@@ -1,0 +1,200 @@
+"""Casting Arrow data to a unified schema with the widening rules of `schema.py`."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ndjson_parquet.converter.errors import ConversionError
+from ndjson_parquet.converter.schema import (
+    EMPTY_STRUCT_KEY,
+    NULL_ONLY_KEY,
+    TRUE,
+    is_json_text,
+)
+
+
+class RawJson(str):
+    """JSON text to embed as is (a number kept exactly, or a JSON-text column's value)."""
+
+    __slots__ = ()
+
+
+def _dump(value: Any) -> str:
+    """JSON text of a Python value whose RawJson parts are embedded verbatim."""
+    if isinstance(value, RawJson):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_dump(str(k))}:{_dump(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dump(v) for v in value) + "]"
+    return orjson.dumps(value).decode()
+
+
+def _python_value(value: Any, field: pa.Field) -> Any:
+    """Mark the JSON-text parts of a value read back from Arrow so they are embedded raw."""
+    if value is None:
+        return None
+    if is_json_text(field):
+        return RawJson(value)
+    t = field.type
+    if pa.types.is_struct(t):
+        return {c.name: _python_value(value.get(c.name), c) for c in t}
+    if pa.types.is_list(t):
+        return [_python_value(v, t.value_field) for v in value]
+    return value
+
+
+def json_text(array: pa.Array, field: pa.Field) -> pa.Array:
+    """Each value's JSON text (nulls stay null)."""
+    t = array.type
+    if is_json_text(field):
+        return array
+    if pa.types.is_null(t) or (field.metadata or {}).get(NULL_ONLY_KEY) == TRUE:
+        return pa.nulls(len(array), pa.string())
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return pc.cast(array, pa.string())
+    if pa.types.is_floating(t):
+        # Arrow prints floats as valid JSON numbers ("5", "0.1", "1e+20").
+        return pc.cast(array, pa.string())
+    values = array.to_pylist()
+    return pa.array(
+        [None if v is None else _dump(_python_value(v, field)) for v in values], pa.string()
+    )
+
+
+def conform_array(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
+    """`array` (typed as `src`) as the type of `dst`."""
+    if is_json_text(dst):
+        if is_json_text(src) or (src.metadata or {}).get(EMPTY_STRUCT_KEY) == TRUE:
+            return array
+        if pa.types.is_struct(src.type) and src.type.num_fields == 0:
+            return pa.array([None if v is None else "{}" for v in array.to_pylist()], pa.string())
+        return json_text(array, src)
+    if pa.types.is_null(array.type) or (
+        (src.metadata or {}).get(NULL_ONLY_KEY) == TRUE and array.null_count == len(array)
+    ):
+        return pa.nulls(len(array), dst.type)
+    dt = dst.type
+    if array.type.equals(dt):
+        return array
+    if pa.types.is_struct(dt):
+        if (src.metadata or {}).get(EMPTY_STRUCT_KEY) == TRUE or pa.types.is_struct(array.type):
+            return _conform_struct(array, src, dst)
+    elif pa.types.is_list(dt) and pa.types.is_list(array.type):
+        return _conform_list(array, src, dst)
+    try:
+        return pc.cast(array, dt, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ConversionError(f"cannot store {src.name} ({src.type}) as {dt}: {exc}") from exc
+
+
+def _conform_struct(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
+    mask = array.is_null()
+    if pa.types.is_struct(array.type):
+        kids = dict(zip([f.name for f in array.type], array.flatten(), strict=True))
+        src_fields = {f.name: f for f in array.type}
+    else:  # an empty-struct JSON-text column: every non-null value is {}
+        kids, src_fields = {}, {}
+    children = []
+    for f in dst.type:
+        if f.name in kids:
+            children.append(conform_array(kids[f.name], src_fields[f.name], f))
+        else:
+            children.append(pa.nulls(len(array), f.type))
+    extra = set(kids) - {f.name for f in dst.type}
+    if extra:
+        raise ConversionError(f"fields {sorted(extra)} of {src.name} missing in the target schema")
+    return pa.StructArray.from_arrays(children, fields=list(dst.type), mask=mask)
+
+
+def _conform_list(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
+    offsets = array.offsets
+    start = offsets[0].as_py()
+    end = offsets[-1].as_py()
+    values = array.values.slice(start, end - start)
+    if start:
+        offsets = pc.subtract(offsets, pa.scalar(start, offsets.type))
+    item = conform_array(values, src.type.value_field, dst.type.value_field)
+    mask = array.is_null() if array.null_count else None
+    return pa.ListArray.from_arrays(offsets, item, type=dst.type, mask=mask)
+
+
+def conform_table(
+    table: pa.Table, schema: pa.Schema, source_schema: pa.Schema | None = None
+) -> pa.Table:
+    """`table` cast to `schema`: missing columns are null, types widened as unified.
+
+    `source_schema` (default: the table's) carries field metadata the table may not have.
+    A column of `table` that `schema` lacks raises ConversionError (data is never dropped).
+    """
+    src_schema = source_schema or table.schema
+    names = set(schema.names)
+    extra = [n for n in table.column_names if n not in names]
+    if extra:
+        raise ConversionError(f"columns {extra} are missing in the target schema")
+    if table.schema.equals(schema, check_metadata=False) and src_schema.equals(
+        schema, check_metadata=True
+    ):
+        return table
+    columns = []
+    for f in schema:
+        i = src_schema.get_field_index(f.name)
+        if i < 0:
+            columns.append(pa.nulls(table.num_rows, f.type))
+            continue
+        src = src_schema.field(i)
+        col = table.column(f.name)
+        chunks = [conform_array(c, src, f) for c in col.chunks]
+        columns.append(pa.chunked_array(chunks, type=f.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def conform_file(
+    location: str | Path,
+    schema: pa.Schema | Mapping[str, Any],
+    *,
+    compression: str = "zstd",
+) -> bool:
+    """Rewrite one Parquet file (local path or s3:// URI) in place with `schema`.
+
+    Returns False when the file already has the schema (nothing written). `schema` may be an
+    Arrow schema or its JSON form (a Summary's `schema`).
+    """
+    from ndjson_parquet.converter import storage
+    from ndjson_parquet.converter.schema import as_arrow_schema
+
+    target = as_arrow_schema(schema)
+    loc = str(location)
+    with tempfile.TemporaryDirectory(prefix="ndjson-parquet-conform-") as tmp:
+        src = Path(tmp) / "in.parquet"
+        if storage.is_s3(loc):
+            src.write_bytes(storage.read_bytes(loc))
+        else:
+            src = Path(loc)
+        if pq.read_schema(str(src)).equals(target, check_metadata=True):
+            return False
+        out = Path(tmp) / "out.parquet"
+        conform_parquet(src, out, target, compression=compression)
+        storage.put_file(out, loc)
+    return True
+
+
+def conform_parquet(
+    source: str | Path, destination: str | Path, schema: pa.Schema, *, compression: str = "zstd"
+) -> None:
+    """Rewrite a Parquet file with `schema` (row groups kept), using `conform_table`."""
+    reader = pq.ParquetFile(str(source))
+    src_schema = reader.schema_arrow
+    with pq.ParquetWriter(
+        str(destination), schema, compression=compression, use_deprecated_int96_timestamps=False
+    ) as writer:
+        for i in range(reader.num_row_groups):
+            writer.write_table(conform_table(reader.read_row_group(i), schema, src_schema))

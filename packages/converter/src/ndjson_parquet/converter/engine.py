@@ -1,0 +1,399 @@
+"""`convert`: NDJSON files to Parquet, exactly, in one streaming pass.
+
+1. Each source is read in chunks of whole lines and parsed into Arrow pieces (`parse.py`); bad
+   lines go to a quarantine file, blank lines are counted.
+2. Each piece's schema is unified into the running schema (`schema.py`), the piece is cast to
+   it (`conform.py`) and handed to the Parquet writer thread (`writer.py`), so parsing and
+   encoding use both cores.
+3. After the last chunk the running schema is final: parts written with an earlier schema are
+   rewritten with it, so every file of a run has the same schema.
+4. Commit: parts under their final names, the quarantine file, stale parts of an earlier attempt
+   of the same run removed, and last the summary object that marks the output complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ndjson_parquet.common import Manifest
+from ndjson_parquet.converter import storage
+from ndjson_parquet.converter.conform import conform_parquet, conform_table
+from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded
+from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
+from ndjson_parquet.converter.parse import BadLine, ChunkParser, Piece
+from ndjson_parquet.converter.partition import partition_folder, split_by_partition
+from ndjson_parquet.converter.schema import (
+    Drift,
+    Origin,
+    finalize_schema,
+    schema_to_json,
+    unify_into,
+)
+from ndjson_parquet.converter.sources import Source, iter_chunks, resolve_sources
+from ndjson_parquet.converter.writer import Part, PartWriter, WriterSettings
+
+LINEAGE_FIELDS = (
+    pa.field("_source_file", pa.string()),
+    pa.field("_source_line", pa.int64()),
+    pa.field("_manifest_id", pa.string()),
+)
+SUMMARY_FOLDER = "_summary"
+QUARANTINE_FOLDER = "_quarantine"
+_MAX_EXACT_REPORTS = 20
+
+
+def output_name(run_id: str, part: int) -> str:
+    """The deterministic file name of one output part."""
+    return f"{run_id}-{part:05d}.parquet"
+
+
+def summary_location(destination: str, run_id: str) -> str:
+    """Where the summary (the completion marker) of a run is written."""
+    return storage.join(destination, SUMMARY_FOLDER, f"{run_id}.json")
+
+
+def quarantine_location(quarantine: str, run_id: str) -> str:
+    return storage.join(quarantine, f"{run_id}.ndjson")
+
+
+def _run_id_ok(run_id: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.=-]{1,200}", run_id):
+        raise ConversionError(f"run id {run_id!r} must be 1-200 characters of A-Z a-z 0-9 _ . = -")
+    return run_id
+
+
+class _Quarantine:
+    """Bad lines as NDJSON records {source, line, error, raw} in a local temporary file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._file: IO[bytes] | None = None
+
+    def add(self, source: str, bad: BadLine) -> None:
+        if self._file is None:
+            self._file = self.path.open("wb")
+        raw = bad.raw[:-1] if bad.raw.endswith(b"\r") else bad.raw
+        record: dict[str, object] = {"source": source, "line": bad.line, "error": bad.error}
+        try:
+            record["raw"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            import base64
+
+            record["raw"] = raw.decode("utf-8", errors="replace")
+            record["raw_base64"] = base64.b64encode(raw).decode("ascii")
+        try:
+            line = orjson.dumps(record)
+        except TypeError:  # a lone surrogate in the decoded text
+            record["raw"] = raw.decode("utf-8", errors="replace")
+            line = orjson.dumps(record)
+        self._file.write(line + b"\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+class _Run:
+    def __init__(
+        self,
+        sources: list[Source],
+        destination: str,
+        options: ConvertOptions,
+        manifest: Manifest | None,
+        progress: Callable[[Progress], None] | None,
+        workdir: Path,
+    ) -> None:
+        self.sources = sources
+        self.destination = destination
+        self.options = options
+        self.manifest = manifest
+        self.progress_cb = progress
+        self.workdir = workdir
+        self.parser = ChunkParser(declared=options.schema, block_size=options.block_bytes)
+        self.schema: pa.Schema | None = options.schema
+        self.drift: list[Drift] = []
+        self._drift_seen: set[tuple[str, str, str, str]] = set()
+        self.exact_values = 0
+        self.lines = self.blank = self.rows = self.bytes_read = 0
+        self.quarantine = _Quarantine(workdir / "quarantine.ndjson")
+        self.writer = PartWriter(
+            workdir,
+            WriterSettings(
+                options.compression,
+                options.target_file_bytes,
+                options.row_group_bytes,
+                options.row_group_rows,
+            ),
+        )
+        self.digest = None if (options.run_id or manifest) else hashlib.sha256()
+
+    def _add_drift(self, entries: list[Drift]) -> None:
+        for d in entries:
+            key = (d.column, d.from_type, d.to_type, d.resolution)
+            if key not in self._drift_seen:
+                self._drift_seen.add(key)
+                self.drift.append(d)
+
+    def run(self) -> None:
+        bytes_total = sum(s.size or 0 for s in self.sources)
+        for files_done, source in enumerate(self.sources, start=1):
+            if self.digest is not None:
+                self.digest.update(source.location.encode() + b"\0")
+            done_before = self.bytes_read
+            for chunk in iter_chunks(source, self.options.chunk_bytes, self.digest):
+                self._chunk(source, chunk.data, chunk.first_line)
+                self.bytes_read = done_before + chunk.source_bytes
+                self._report(files_done - 1, bytes_total)
+            self._report(files_done, bytes_total)
+
+    def _report(self, files_done: int, bytes_total: int) -> None:
+        if self.progress_cb is not None:
+            self.progress_cb(
+                Progress(
+                    len(self.sources),
+                    files_done,
+                    bytes_total,
+                    self.bytes_read,
+                    self.lines,
+                    self.rows,
+                )
+            )
+
+    def _chunk(self, source: Source, data: bytes, first_line: int) -> None:
+        parsed = self.parser.parse(data, first_line, source.location, self.schema)
+        self.lines += parsed.lines
+        self.blank += parsed.blank
+        for bad in parsed.bad:
+            self.quarantine.add(source.location, bad)
+        self._add_drift(parsed.drift)
+        for path, line, literal in parsed.exact:
+            self.exact_values += 1
+            if self.exact_values <= _MAX_EXACT_REPORTS:
+                self._add_drift(
+                    [
+                        Drift(
+                            path,
+                            "number",
+                            "json",
+                            f"json: {literal} kept exactly as JSON text",
+                            source.location,
+                            line,
+                        )
+                    ]
+                )
+        for piece in parsed.pieces:
+            self._piece(source, piece)
+
+    def _piece(self, source: Source, piece: Piece) -> None:
+        first = self.schema is None
+        origin = Origin(source.location, int(piece.lines[0]))
+        schema, drift = unify_into(self.schema, piece.schema, origin, record_additions=not first)
+        if drift:
+            self._add_drift([_locate(d, piece) for d in drift])
+        self.schema = schema
+        table = conform_table(piece.table, schema, piece.schema)
+        out_schema = schema
+        if self.options.lineage:
+            table, out_schema = self._with_lineage(table, schema, source, piece.lines)
+        self.rows += table.num_rows
+        if self.options.partition_by:
+            for value, rows in split_by_partition(table, self.options.partition_by):
+                self.writer.put(rows, out_schema, value)
+        else:
+            folder = self.manifest.date_prefix if self.manifest is not None else None
+            self.writer.put(table, out_schema, folder)
+
+    def _with_lineage(
+        self, table: pa.Table, schema: pa.Schema, source: Source, lines: np.ndarray
+    ) -> tuple[pa.Table, pa.Schema]:
+        clash = [f.name for f in LINEAGE_FIELDS if f.name in schema.names]
+        if clash:
+            raise ConversionError(
+                f"the data has fields {clash}, which lineage columns would replace"
+            )
+        n = table.num_rows
+        manifest_id = self.manifest.manifest_id if self.manifest is not None else None
+        table = table.append_column(
+            LINEAGE_FIELDS[0],
+            pa.array([source.location], pa.string()).take(np.zeros(n, dtype=np.int32)),
+        )
+        table = table.append_column(LINEAGE_FIELDS[1], pa.array(lines, pa.int64()))
+        table = table.append_column(
+            LINEAGE_FIELDS[2],
+            pa.nulls(n, pa.string())
+            if manifest_id is None
+            else pa.array([manifest_id], pa.string()).take(np.zeros(n, dtype=np.int32)),
+        )
+        return table, _with_lineage_fields(schema)
+
+
+def _with_lineage_fields(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([*schema, *LINEAGE_FIELDS])
+
+
+def _locate(d: Drift, piece: Piece) -> Drift:
+    """Point a drift entry at the first line of the piece holding a value of the column."""
+    top = re.split(r"[.\[]", d.column, maxsplit=1)[0]
+    if top not in piece.table.column_names:
+        return d
+    valid = piece.table.column(top).is_valid()
+    idx = pc.index(valid, True).as_py()
+    if idx is None or idx < 0:
+        return d
+    return Drift(d.column, d.from_type, d.to_type, d.resolution, d.file, int(piece.lines[idx]))
+
+
+def _work_root(destination: str) -> str | None:
+    """Temporary files live next to a local destination (renames stay on one file system)."""
+    if storage.is_s3(destination):
+        return None
+    Path(destination).mkdir(parents=True, exist_ok=True)
+    return destination
+
+
+def convert(
+    sources: Manifest | Sequence[str | os.PathLike[str]],
+    destination: str | os.PathLike[str],
+    options: ConvertOptions | None = None,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+) -> Summary:
+    """Convert NDJSON sources (paths, s3:// URIs or a manifest) to Parquet under `destination`.
+
+    Every input line ends up in the output or in quarantine; the returned summary (also written
+    to ``<destination>/_summary/<run_id>.json``, last, as the completion marker) adds up. Raises
+    MaxErrorRateExceeded (nothing committed) when too many lines are bad.
+    """
+    started = time.monotonic()
+    opts = options or ConvertOptions()
+    manifest = sources if isinstance(sources, Manifest) else None
+    resolved = resolve_sources(sources)
+    dest = os.fspath(destination)
+    quarantine_root = opts.quarantine or storage.join(dest, QUARANTINE_FOLDER)
+    workdir = Path(tempfile.mkdtemp(prefix=".ndjson-parquet-", dir=_work_root(dest)))
+    try:
+        run = _Run(resolved, dest, opts, manifest, progress, workdir)
+        try:
+            run.run()
+        except BaseException:
+            run.writer.abort()
+            raise
+        finally:
+            run.quarantine.close()
+        parts = run.writer.close()
+        run_id = _run_id_ok(
+            opts.run_id
+            or (manifest.manifest_id if manifest is not None else "h" + run.digest.hexdigest()[:20])  # type: ignore[union-attr]
+        )
+        data_schema, final_drift = finalize_schema(run.schema or pa.schema([]))
+        run._add_drift(final_drift)
+        schema = _with_lineage_fields(data_schema) if opts.lineage else data_schema
+        summary = Summary(
+            run_id=run_id,
+            files=len(resolved),
+            lines_read=run.lines,
+            blank_lines=run.blank,
+            rows_written=sum(p.rows for p in parts),
+            lines_quarantined=run.quarantine.count,
+            bytes_read=run.bytes_read,
+            output_files=[],
+            quarantine_files=[],
+            schema=schema_to_json(schema),
+            drift=[d.to_dict() for d in run.drift],
+            seconds=0.0,
+            exact_values=run.exact_values,
+            manifest_id=manifest.manifest_id if manifest is not None else None,
+            destination=dest,
+        )
+        if not summary.counts_add_up:
+            raise ConversionError(
+                f"counts do not add up: {summary.lines_read} lines read, {summary.rows_written} rows, "
+                f"{summary.lines_quarantined} quarantined, {summary.blank_lines} blank"
+            )
+        _check_error_rate(summary, opts.max_error_rate)
+        parts = _unify_parts(parts, schema, workdir, opts.compression)
+        _commit(summary, parts, dest, quarantine_root, run.quarantine.path, started)
+        return summary
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _check_error_rate(summary: Summary, limit: float | None) -> None:
+    if limit is None or summary.lines_quarantined == 0:
+        return
+    considered = summary.lines_read - summary.blank_lines
+    rate = summary.lines_quarantined / considered if considered else 0.0
+    if rate > limit:
+        raise MaxErrorRateExceeded(
+            f"{summary.lines_quarantined} of {considered} non-blank lines ({rate:.2%}) are bad, "
+            f"more than the allowed {limit:.2%}; nothing was written"
+        )
+
+
+def _unify_parts(
+    parts: list[Part], schema: pa.Schema, workdir: Path, compression: str
+) -> list[Part]:
+    """Rewrite parts written with an earlier schema, so every part has the final schema."""
+    out = []
+    for part in parts:
+        if not part.schema.equals(schema, check_metadata=True):
+            path = part.path.with_suffix(".final.parquet")
+            conform_parquet(part.path, path, schema, compression=compression)
+            part.path.unlink()
+            part = Part(part.number, part.partition, path, schema, part.rows)
+        out.append(part)
+    return out
+
+
+def _commit(
+    summary: Summary,
+    parts: list[Part],
+    destination: str,
+    quarantine_root: str,
+    quarantine_file: Path,
+    started: float,
+) -> None:
+    run_id = summary.run_id
+    for i, part in enumerate(parts):
+        folder = [partition_folder(part.partition)] if part.partition is not None else []
+        location = storage.join(destination, *folder, output_name(run_id, i))
+        storage.put_file(part.path, location)
+        summary.output_files.append(location)
+    q_location = quarantine_location(quarantine_root, run_id)
+    if summary.lines_quarantined:
+        storage.put_file(quarantine_file, q_location)
+        summary.quarantine_files.append(q_location)
+    else:
+        storage.delete([q_location])
+    _remove_stale(destination, run_id, set(summary.output_files))
+    summary.seconds = round(time.monotonic() - started, 3)
+    storage.put_bytes(
+        orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2),
+        summary_location(destination, run_id),
+    )
+
+
+def _remove_stale(destination: str, run_id: str, keep: set[str]) -> None:
+    """Delete parts of the same run id left by an earlier attempt (e.g. with more parts)."""
+    pattern = re.compile(re.escape(run_id) + r"-\d{5}\.parquet")
+    stale = []
+    for location in storage.list_files(destination):
+        name = location.rsplit("/", 1)[-1]
+        if pattern.fullmatch(name) and location not in keep:
+            stale.append(location)
+    storage.delete(stale)

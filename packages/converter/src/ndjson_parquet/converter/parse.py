@@ -1,0 +1,391 @@
+"""Parsing one chunk of NDJSON lines into Arrow tables, with quarantine for bad lines.
+
+Fast path: pyarrow's C++ JSON reader over the whole chunk, with the schema known so far made
+explicit (timestamps forced to strings: the reader would otherwise turn ISO-8601 text into
+timestamps and change the text). Only if that fails are lines looked at one by one.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from ndjson_parquet.converter.pybuild import LineError, _json_kind, build_exact, parse_line
+from ndjson_parquet.converter.schema import (
+    MAX_EXACT_FLOAT_INT,
+    NULL_ONLY_KEY,
+    TRUE,
+    WIDE_INT_KEY,
+    Drift,
+    is_json_text,
+    with_flag,
+)
+
+_WS = b" \t\r"
+
+
+@dataclass(slots=True)
+class Piece:
+    """Rows parsed from some lines of one chunk."""
+
+    table: pa.Table
+    # The table's schema plus markers (wide integers) that the arrays do not carry.
+    schema: pa.Schema
+    # 1-based line number of each row.
+    lines: np.ndarray
+
+
+@dataclass(slots=True)
+class BadLine:
+    line: int
+    raw: bytes
+    error: str
+
+
+@dataclass(slots=True)
+class ParsedChunk:
+    pieces: list[Piece] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)
+    lines: int = 0
+    blank: int = 0
+    drift: list[Drift] = field(default_factory=list)
+    # (column path, line, literal) of numbers kept as JSON text
+    exact: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+def count_lines(data: bytes) -> int:
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def _is_unreadable_hint(f: pa.Field) -> bool:
+    meta = f.metadata or {}
+    return (
+        pa.types.is_null(f.type)
+        or is_json_text(f)
+        or meta.get(NULL_ONLY_KEY) == TRUE
+        or (pa.types.is_struct(f.type) and f.type.num_fields == 0)
+    )
+
+
+def _explicit_field(f: pa.Field) -> pa.Field | None:
+    """The field as an explicit reader type, or None to let the reader infer it."""
+    if _is_unreadable_hint(f):
+        return None
+    t = f.type
+    if pa.types.is_struct(t):
+        kids = [k for k in (_explicit_field(c) for c in t) if k is not None]
+        if not kids:
+            return None
+        return pa.field(f.name, pa.struct(kids))
+    if pa.types.is_list(t):
+        item = _explicit_field(t.value_field)
+        return None if item is None else pa.field(f.name, pa.list_(item))
+    return pa.field(f.name, t)
+
+
+def _explicit_schema(hint: pa.Schema | None) -> pa.Schema | None:
+    if hint is None:
+        return None
+    fields = [k for k in (_explicit_field(f) for f in hint) if k is not None]
+    return pa.schema(fields) if fields else None
+
+
+def _has_timestamp(t: pa.DataType) -> bool:
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+        return True
+    if pa.types.is_struct(t):
+        return any(_has_timestamp(c.type) for c in t)
+    if pa.types.is_list(t):
+        return _has_timestamp(t.value_type)
+    return False
+
+
+def _untimestamp(f: pa.Field, keep: pa.Field | None) -> pa.Field | None:
+    """Inferred timestamps back to strings, except where `keep` (declared) says timestamp."""
+    t = f.type
+    if pa.types.is_null(t):
+        return None
+    if keep is not None and keep.type.equals(t):
+        return pa.field(f.name, t)
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+        return pa.field(f.name, pa.string())
+    if pa.types.is_struct(t):
+        keep_kids = (
+            {c.name: c for c in keep.type}
+            if keep is not None and pa.types.is_struct(keep.type)
+            else {}
+        )
+        kids = [k for k in (_untimestamp(c, keep_kids.get(c.name)) for c in t) if k is not None]
+        return pa.field(f.name, pa.struct(kids)) if kids else None
+    if pa.types.is_list(t):
+        keep_item = (
+            keep.type.value_field if keep is not None and pa.types.is_list(keep.type) else None
+        )
+        item = _untimestamp(t.value_field, keep_item)
+        return None if item is None else pa.field(f.name, pa.list_(item))
+    return pa.field(f.name, t)
+
+
+def read_arrow(data: bytes, hint: pa.Schema | None, block_size: int) -> pa.Table:
+    """pyarrow's reader with `hint` explicit and ISO-8601 text kept as text; raises ArrowInvalid."""
+    explicit = _explicit_schema(hint)
+    read_options = pj.ReadOptions(block_size=block_size)
+    for _ in range(4):
+        parse = pj.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
+        table = pj.read_json(io.BytesIO(data), read_options=read_options, parse_options=parse)
+        if not any(_has_timestamp(t) for t in table.schema.types):
+            return table
+        keep = {f.name: f for f in (explicit or [])}
+        fields = [_untimestamp(f, keep.get(f.name)) for f in table.schema]
+        new = pa.schema([f for f in fields if f is not None])
+        if explicit is not None and new.equals(explicit):
+            return table  # only declared timestamps left
+        explicit = new
+    raise pa.ArrowInvalid("timestamp inference did not settle")  # pragma: no cover
+
+
+# --- exactness ----------------------------------------------------------------------------------
+
+
+def _rounded_rows(array: pa.Array) -> np.ndarray | None:
+    """Rows holding an integral double beyond ±2^53 (maybe a rounded integer literal)."""
+    t = array.type
+    if pa.types.is_floating(t):
+        if len(array) == 0:
+            return None
+        values = array.to_numpy(zero_copy_only=False)
+        big = np.abs(values) >= MAX_EXACT_FLOAT_INT
+        if not big.any():
+            return None
+        with np.errstate(invalid="ignore"):
+            mask = big & np.isfinite(values) & (np.floor(values) == values)
+        if array.null_count:
+            mask &= array.is_valid().to_numpy(zero_copy_only=False)
+        return mask if mask.any() else None
+    if pa.types.is_struct(t):
+        out: np.ndarray | None = None
+        for child in array.flatten():
+            m = _rounded_rows(child)
+            if m is not None:
+                out = m if out is None else out | m
+        return out
+    if pa.types.is_list(t):
+        m = _rounded_rows(array.flatten())
+        if m is None:
+            return None
+        parents = pc.list_parent_indices(array).to_numpy()
+        rows = np.zeros(len(array), dtype=bool)
+        rows[parents[m]] = True
+        return rows
+    return None
+
+
+def rounded_rows(table: pa.Table) -> np.ndarray | None:
+    out: np.ndarray | None = None
+    for col in table.columns:
+        m = (
+            _rounded_rows(col.combine_chunks())
+            if col.num_chunks != 1
+            else _rounded_rows(col.chunk(0))
+        )
+        if m is not None:
+            out = m if out is None else out | m
+    return out
+
+
+def _mark_wide(array: pa.Array, f: pa.Field) -> pa.Field:
+    """`f` flagged where int64 values go beyond ±2^53 (nested too)."""
+    t = f.type
+    if pa.types.is_integer(t):
+        if len(array) and array.null_count < len(array):
+            mm = pc.min_max(array).as_py()
+            if max(abs(mm["min"]), abs(mm["max"])) > MAX_EXACT_FLOAT_INT:
+                return with_flag(f, WIDE_INT_KEY)
+        return f
+    if pa.types.is_struct(t):
+        kids = [_mark_wide(c, k) for c, k in zip(array.flatten(), t, strict=True)]
+        return (
+            f
+            if all(a is b for a, b in zip(kids, t, strict=True))
+            else pa.field(f.name, pa.struct(kids), f.nullable, f.metadata)
+        )
+    if pa.types.is_list(t):
+        item = _mark_wide(array.flatten(), t.value_field)
+        return (
+            f if item is t.value_field else pa.field(f.name, pa.list_(item), f.nullable, f.metadata)
+        )
+    return f
+
+
+def _has_int(t: pa.DataType) -> bool:
+    if pa.types.is_integer(t):
+        return True
+    if pa.types.is_struct(t):
+        return any(_has_int(c.type) for c in t)
+    if pa.types.is_list(t):
+        return _has_int(t.value_type)
+    return False
+
+
+def marked_schema(table: pa.Table) -> pa.Schema:
+    fields = []
+    for f, col in zip(table.schema, table.columns, strict=True):
+        if _has_int(f.type):
+            f = _mark_wide(col.combine_chunks() if col.num_chunks != 1 else col.chunk(0), f)
+        fields.append(f)
+    return pa.schema(fields)
+
+
+# --- the chunk parser ---------------------------------------------------------------------------
+
+
+class ChunkParser:
+    """Turns chunks of NDJSON into pieces of Arrow data; never loses a line."""
+
+    def __init__(
+        self, *, declared: pa.Schema | None, block_size: int, exact_piece_lines: int = 64
+    ) -> None:
+        self.declared = declared
+        self.block_size = block_size
+        self.exact_piece_lines = exact_piece_lines
+
+    def parse(
+        self, data: bytes, first_line: int, source: str, hint: pa.Schema | None
+    ) -> ParsedChunk:
+        out = ParsedChunk(lines=count_lines(data))
+        if not out.lines:
+            return out
+        table = self._try_fast(data, hint)
+        lines: np.ndarray | None = None
+        if table is not None:
+            if table.num_rows == out.lines:
+                lines = np.arange(first_line, first_line + out.lines, dtype=np.int64)
+            else:
+                numbers, blank = self._non_blank_lines(data, first_line)
+                if len(numbers) == table.num_rows:
+                    lines, out.blank = numbers, blank
+        if table is not None and lines is not None:
+            self._add_checked(out, table, lines, data, first_line, source, hint)
+            return out
+        self._slow(out, data, first_line, source, hint)
+        return out
+
+    def _try_fast(self, data: bytes, hint: pa.Schema | None) -> pa.Table | None:
+        try:
+            # pyarrow's reader does not validate UTF-8 in strings; Python's check is fast.
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        try:
+            return read_arrow(data, hint, self.block_size)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+
+    @staticmethod
+    def _split(data: bytes) -> list[bytes]:
+        parts = data.split(b"\n")
+        if data.endswith(b"\n"):
+            parts.pop()
+        return parts
+
+    def _non_blank_lines(self, data: bytes, first_line: int) -> tuple[np.ndarray, int]:
+        parts = self._split(data)
+        numbers = [first_line + i for i, p in enumerate(parts) if p.strip(_WS)]
+        return np.array(numbers, dtype=np.int64), len(parts) - len(numbers)
+
+    def _add_checked(
+        self,
+        out: ParsedChunk,
+        table: pa.Table,
+        lines: np.ndarray,
+        data: bytes | None,
+        first_line: int,
+        source: str,
+        hint: pa.Schema | None,
+        raw_lines: Sequence[bytes] | None = None,
+    ) -> None:
+        """Add a piece read by pyarrow after moving possibly rounded rows to the exact path."""
+        suspicious = rounded_rows(table)
+        if suspicious is not None:
+            if raw_lines is None:
+                assert data is not None
+                parts = self._split(data)
+                picked = [(int(n), parts[int(n) - first_line]) for n in lines[suspicious]]
+            else:
+                picked = [(int(n), raw_lines[i]) for i, n in enumerate(lines) if suspicious[i]]
+            self._exact(out, picked, source)
+            keep = ~suspicious
+            table = table.filter(pa.array(keep))
+            lines = lines[keep]
+        if table.num_rows:
+            out.pieces.append(Piece(table, marked_schema(table), lines))
+
+    def _exact(self, out: ParsedChunk, lines: Sequence[tuple[int, bytes]], source: str) -> None:
+        built = build_exact(lines, self.declared, source)
+        out.bad.extend(BadLine(n, raw, err) for n, raw, err in built.bad)
+        out.exact.extend(built.exact)
+        out.drift.extend(built.drift)
+        if built.table is not None and built.schema is not None and built.table.num_rows:
+            out.pieces.append(
+                Piece(built.table, built.schema, np.array(built.lines, dtype=np.int64))
+            )
+
+    def _slow(
+        self, out: ParsedChunk, data: bytes, first_line: int, source: str, hint: pa.Schema | None
+    ) -> None:
+        good: list[tuple[int, bytes]] = []
+        for i, raw in enumerate(self._split(data)):
+            number = first_line + i
+            if not raw.strip(_WS):
+                out.blank += 1
+                continue
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                # orjson also refuses valid JSON it cannot hold (1e400): ask the exact parser.
+                try:
+                    value = parse_line(raw)
+                except LineError as err:
+                    out.bad.append(BadLine(number, raw, str(err)))
+                    continue
+            if not isinstance(value, dict):
+                out.bad.append(
+                    BadLine(number, raw, f"not a JSON object (a JSON {_json_kind(value)})")
+                )
+                continue
+            good.append((number, raw))
+        self._pieces(out, good, source, hint)
+
+    def _pieces(
+        self, out: ParsedChunk, lines: list[tuple[int, bytes]], source: str, hint: pa.Schema | None
+    ) -> None:
+        """Read valid JSON object lines, halving on failure down to the exact path."""
+        if not lines:
+            return
+        if len(lines) > self.exact_piece_lines:
+            raws = [raw for _, raw in lines]
+            try:
+                table = read_arrow(b"\n".join(raws), hint, self.block_size)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                table = None
+            if table is not None and table.num_rows == len(lines):
+                numbers = np.array([n for n, _ in lines], dtype=np.int64)
+                self._add_checked(out, table, numbers, None, 0, source, hint, raws)
+                return
+            mid = len(lines) // 2
+            self._pieces(out, lines[:mid], source, hint)
+            self._pieces(out, lines[mid:], source, hint)
+            return
+        self._exact(out, lines, source)
+
+
+__all__ = ["BadLine", "ChunkParser", "LineError", "ParsedChunk", "Piece", "count_lines"]

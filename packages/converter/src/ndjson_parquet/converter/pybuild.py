@@ -1,0 +1,253 @@
+"""The exact, slow path: lines parsed in Python and turned into Arrow with the same rules.
+
+Used only for the small pieces that pyarrow's reader cannot take (type conflicts inside a piece,
+duplicate keys) or may have rounded (integral doubles beyond ±2^53), and for values that do not
+fit a declared schema. Numbers are kept exactly: integers beyond int64 and floats beyond
+float64's range (1e400) become the JSON text of the literal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from ndjson_parquet.converter.conform import RawJson, _dump
+from ndjson_parquet.converter.schema import (
+    MAX_EXACT_FLOAT_INT,
+    WIDE_INT_KEY,
+    Drift,
+    Origin,
+    _Unifier,
+    is_json_text,
+    json_text_field,
+    with_flag,
+)
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class LineError(ValueError):
+    """Why a line goes to quarantine."""
+
+
+class ExactNumber(RawJson):
+    """A number literal that no Arrow number type holds exactly; kept as its JSON text."""
+
+    __slots__ = ()
+
+
+def _parse_int(text: str) -> int | ExactNumber:
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else ExactNumber(text)
+
+
+def _parse_float(text: str) -> float | ExactNumber:
+    value = float(text)
+    return value if math.isfinite(value) else ExactNumber(text)
+
+
+def _reject_constant(text: str) -> Any:
+    raise LineError(f"not valid JSON: {text} is not a JSON value")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise LineError(f"duplicate key {dup!r} in one object")
+    return obj
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int,
+    parse_float=_parse_float,
+    parse_constant=_reject_constant,
+    object_pairs_hook=_object,
+)
+
+
+def parse_line(raw: bytes) -> dict[str, Any]:
+    """A line as a Python object with exact numbers, or LineError."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LineError(f"not valid UTF-8: {exc.reason} at byte {exc.start}") from None
+    try:
+        value = _DECODER.decode(text.strip())
+    except json.JSONDecodeError as exc:
+        raise LineError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise LineError(f"not a JSON object (a JSON {_json_kind(value)})")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"
+
+
+_NULL = pa.field("v", pa.null())
+_BOOL = pa.field("v", pa.bool_())
+_INT = pa.field("v", pa.int64())
+_WIDE = with_flag(_INT, WIDE_INT_KEY)
+_FLOAT = pa.field("v", pa.float64())
+_STR = pa.field("v", pa.string())
+_JSON = json_text_field("v")
+
+
+def _infer(value: Any, unifier: _Unifier, path: str) -> pa.Field:
+    if value is None:
+        return _NULL
+    if isinstance(value, bool):
+        return _BOOL
+    if isinstance(value, ExactNumber):
+        unifier.exact.append((path, str(value)))
+        return _JSON
+    if isinstance(value, int):
+        return _WIDE if abs(value) > MAX_EXACT_FLOAT_INT else _INT
+    if isinstance(value, float):
+        return _FLOAT
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise LineError("not valid JSON text: a string holds a lone surrogate escape") from None
+        return _STR
+    if isinstance(value, list):
+        item: pa.Field = _NULL
+        for v in value:
+            item = unifier.field(item, _infer(v, unifier, f"{path}[]"), f"{path}[]", unifier.origin)
+        return pa.field("v", pa.list_(item.with_name("item")))
+    assert isinstance(value, dict)
+    kids = [_infer(v, unifier, f"{path}.{k}").with_name(k) for k, v in value.items()]
+    return pa.field("v", pa.struct(kids))
+
+
+def _convert(value: Any, f: pa.Field) -> Any:
+    """A Python value ready for `pa.array` of `f`'s type; LineError if it does not fit."""
+    if value is None:
+        return None
+    t = f.type
+    if is_json_text(f):
+        return _dump(value)
+    if pa.types.is_struct(t):
+        if not isinstance(value, dict):
+            raise LineError(f"{f.name}: {_json_kind(value)} does not fit {t}")
+        names = {c.name for c in t}
+        extra = set(value) - names
+        if extra:
+            raise LineError(f"{f.name}: fields {sorted(extra)} not in the schema")
+        return {c.name: _convert(value.get(c.name), c) for c in t}
+    if pa.types.is_list(t):
+        if not isinstance(value, list):
+            raise LineError(f"{f.name}: {_json_kind(value)} does not fit {t}")
+        return [_convert(v, t.value_field) for v in value]
+    if pa.types.is_boolean(t):
+        if isinstance(value, bool):
+            return value
+    elif pa.types.is_integer(t):
+        if isinstance(value, int) and not isinstance(value, bool | RawJson):
+            info_bits = t.bit_width - 1
+            if -(2**info_bits) <= value < 2**info_bits:
+                return value
+    elif pa.types.is_floating(t):
+        if isinstance(value, float):
+            return value
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and abs(value) <= MAX_EXACT_FLOAT_INT
+        ):
+            return float(value)
+    elif pa.types.is_string(t):
+        if isinstance(value, str) and not isinstance(value, RawJson):
+            return value
+    elif pa.types.is_timestamp(t):
+        if isinstance(value, str) and not isinstance(value, RawJson):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                pass
+    elif pa.types.is_date(t) and isinstance(value, str) and not isinstance(value, RawJson):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    shown = _dump(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise LineError(f"{f.name}: value {shown} does not fit the type {t}")
+
+
+@dataclass
+class Built:
+    """The outcome of the exact path for some lines."""
+
+    table: pa.Table | None
+    schema: pa.Schema | None
+    lines: list[int]
+    bad: list[tuple[int, bytes, str]] = field(default_factory=list)
+    # (column path, line, literal) of each number kept as JSON text
+    exact: list[tuple[str, int, str]] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+
+
+def build_exact(
+    lines: Sequence[tuple[int, bytes]], declared: pa.Schema | None, source: str
+) -> Built:
+    """Parse `lines` ((line number, raw bytes)) exactly and build one Arrow table."""
+    unifier = _Unifier(record_additions=False)
+    rows: list[dict[str, Any]] = []
+    good: list[int] = []
+    out = Built(None, None, good)
+    declared_names = set(declared.names) if declared is not None else set()
+    fields: list[pa.Field] = []
+    for number, raw in lines:
+        unifier.origin = Origin(source, number)
+        try:
+            obj = parse_line(raw)
+            unifier.exact = []
+            row_fields = []
+            for k, v in obj.items():
+                if k in declared_names:
+                    assert declared is not None
+                    obj[k] = _convert(v, declared.field(k))
+                else:
+                    row_fields.append(_infer(v, unifier, k).with_name(k))
+        except LineError as exc:
+            out.bad.append((number, raw, str(exc)))
+            continue
+        out.exact.extend((p, number, text) for p, text in unifier.exact)
+        fields = unifier.fields(fields, row_fields, "", unifier.origin)
+        rows.append(obj)
+        good.append(number)
+    out.drift = unifier.drift
+    if not rows:
+        return out
+    schema_fields = list(declared) if declared is not None else []
+    schema_fields += [f for f in fields if f.name not in declared_names]
+    schema = pa.schema(schema_fields)
+    columns = []
+    for f in schema:
+        if f.name in declared_names:
+            values = [r.get(f.name) for r in rows]
+        else:
+            values = [_convert(r.get(f.name), f) for r in rows]
+        columns.append(pa.array(values, type=f.type))
+    out.table = pa.Table.from_arrays(columns, schema=schema)
+    out.schema = schema
+    return out

@@ -1,0 +1,115 @@
+"""Input files: what to read, and reading them as chunks of whole lines."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+import pyarrow as pa
+
+from ndjson_parquet.common import Manifest
+from ndjson_parquet.converter import storage
+
+BOM = b"\xef\xbb\xbf"
+_COMPRESSION = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One input file: a local path or an s3:// URI."""
+
+    location: str
+    size: int | None = None
+    # An identity that changes when the content changes (S3 ETag) if known without reading.
+    etag: str | None = None
+
+    @property
+    def compression(self) -> str | None:
+        lower = self.location.lower()
+        for ext, codec in _COMPRESSION.items():
+            if lower.endswith(ext):
+                return codec
+        return None
+
+
+def resolve_sources(sources: Manifest | Sequence[str | os.PathLike[str]]) -> list[Source]:
+    """The input files of a manifest or of a list of locations, in order."""
+    if isinstance(sources, Manifest):
+        return [Source(f.uri, f.size, f.etag) for f in sources.files]
+    out = []
+    for s in sources:
+        loc = os.fspath(s)
+        out.append(Source(loc, None if storage.is_s3(loc) else os.path.getsize(loc)))
+    return out
+
+
+class _Hashing:
+    """A byte stream wrapper that feeds what is read into a hash."""
+
+    def __init__(self, raw: IO[bytes], digest: hashlib._Hash | None) -> None:
+        self.raw = raw
+        self.digest = digest
+        self.bytes_read = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.bytes_read += len(data)
+        if self.digest is not None:
+            self.digest.update(data)
+        return data
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Whole lines of one source; `first_line` is the 1-based number of its first line."""
+
+    data: bytes
+    first_line: int
+    # Compressed bytes consumed from the source so far (for progress).
+    source_bytes: int
+
+
+def iter_chunks(
+    source: Source, chunk_bytes: int, digest: hashlib._Hash | None = None
+) -> Iterator[Chunk]:
+    """Read a source as chunks of about `chunk_bytes`, cut after a newline.
+
+    A leading UTF-8 BOM is removed; the last line may lack its newline.
+    """
+    raw, _ = storage.open_input(source.location)
+    counted = _Hashing(raw, digest)
+    stream: Any = counted
+    if source.compression:
+        stream = pa.CompressedInputStream(pa.PythonFile(counted, mode="r"), source.compression)
+    try:
+        line = 1
+        carry = b""
+        first = True
+        while True:
+            block = stream.read(chunk_bytes)
+            if first:
+                first = False
+                if block.startswith(BOM):
+                    block = block[len(BOM) :]
+            if not block:
+                break
+            data = carry + block if carry else block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            body, carry = data[: cut + 1], data[cut + 1 :]
+            yield Chunk(body, line, counted.bytes_read)
+            line += body.count(b"\n")
+        if carry:
+            yield Chunk(carry, line, counted.bytes_read)
+    finally:
+        stream.close()
+        if stream is not counted:
+            counted.close()

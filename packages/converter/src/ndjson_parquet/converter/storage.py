@@ -1,0 +1,123 @@
+"""Reading and writing local paths and s3:// locations with the same calls.
+
+boto3 clients honour ``AWS_ENDPOINT_URL``, so the same code runs against AWS and an emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+
+from ndjson_parquet.common import S3Uri
+
+
+@lru_cache(maxsize=1)
+def s3_client() -> Any:
+    """A shared S3 client (thread-safe; created on first use)."""
+    import boto3
+
+    return boto3.client("s3")
+
+
+def reset_clients() -> None:
+    """Forget cached clients (after the environment changed, e.g. in tests)."""
+    s3_client.cache_clear()
+
+
+def is_s3(location: str) -> bool:
+    return S3Uri.is_s3(location)
+
+
+def join(location: str, *parts: str) -> str:
+    """`location` with path parts appended, for local paths and s3:// URIs alike."""
+    if is_s3(location):
+        return str(S3Uri.parse(location).join(*parts))
+    return str(Path(location).joinpath(*parts))
+
+
+def read_bytes(location: str) -> bytes:
+    if is_s3(location):
+        uri = S3Uri.parse(location)
+        body: bytes = s3_client().get_object(Bucket=uri.bucket, Key=uri.key)["Body"].read()
+        return body
+    return Path(location).read_bytes()
+
+
+def open_input(location: str) -> tuple[IO[bytes], int | None]:
+    """A raw (still compressed) byte stream and its size if known."""
+    if is_s3(location):
+        uri = S3Uri.parse(location)
+        resp = s3_client().get_object(Bucket=uri.bucket, Key=uri.key)
+        return resp["Body"], int(resp.get("ContentLength", 0))
+    path = Path(location)
+    return path.open("rb"), path.stat().st_size
+
+
+def size_of(location: str) -> int:
+    if is_s3(location):
+        uri = S3Uri.parse(location)
+        return int(s3_client().head_object(Bucket=uri.bucket, Key=uri.key)["ContentLength"])
+    return Path(location).stat().st_size
+
+
+def put_file(local: Path, location: str) -> None:
+    """Publish a finished local file at its final location (rename, or upload to S3)."""
+    if is_s3(location):
+        uri = S3Uri.parse(location)
+        s3_client().upload_file(str(local), uri.bucket, uri.key)
+        return
+    target = Path(location)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(local, target)
+    except OSError:  # another file system: copy then rename in place
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(local, tmp)
+        os.replace(tmp, target)
+
+
+def put_bytes(data: bytes, location: str) -> None:
+    if is_s3(location):
+        uri = S3Uri.parse(location)
+        s3_client().put_object(Bucket=uri.bucket, Key=uri.key, Body=data)
+        return
+    target = Path(location)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def list_files(location: str) -> list[str]:
+    """Every file below a folder or prefix (recursively), as full locations."""
+    if is_s3(location):
+        uri = S3Uri.parse(location)
+        prefix = uri.key.rstrip("/") + "/" if uri.key else ""
+        out: list[str] = []
+        pages = (
+            s3_client().get_paginator("list_objects_v2").paginate(Bucket=uri.bucket, Prefix=prefix)
+        )
+        for page in pages:
+            out.extend(f"s3://{uri.bucket}/{o['Key']}" for o in page.get("Contents", []))
+        return out
+    root = Path(location)
+    if not root.is_dir():
+        return []
+    return [str(p) for p in root.rglob("*") if p.is_file()]
+
+
+def delete(locations: list[str]) -> None:
+    s3: dict[str, list[str]] = {}
+    for loc in locations:
+        if is_s3(loc):
+            uri = S3Uri.parse(loc)
+            s3.setdefault(uri.bucket, []).append(uri.key)
+        else:
+            Path(loc).unlink(missing_ok=True)
+    for bucket, keys in s3.items():
+        for i in range(0, len(keys), 1000):
+            objects = [{"Key": k} for k in keys[i : i + 1000]]
+            s3_client().delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
