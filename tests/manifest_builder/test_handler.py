@@ -173,7 +173,10 @@ def test_groups_are_cut_per_date_prefix(world: World, invoke: Any) -> None:
 
     [manifest] = world.manifests()
     assert manifest["date_prefix"] == "2024-03-05"
-    assert {f["key"] for f in manifest["files"]} == {"2024-03-05/a.ndjson", "dt=2024-03-05/c.ndjson"}
+    assert {f["key"] for f in manifest["files"]} == {
+        "2024-03-05/a.ndjson",
+        "dt=2024-03-05/c.ndjson",
+    }
 
 
 def test_bad_messages_fail_alone(world: World, invoke: Any) -> None:
