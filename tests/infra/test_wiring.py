@@ -1,0 +1,106 @@
+"""Module calls, variables and outputs agree across infra/ (what `terraform validate` would check)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.infra.terraform_config import (
+    ENVS,
+    INFRA,
+    MODULES,
+    load_module,
+    module_dirs,
+    wiring_problems,
+)
+
+
+@pytest.mark.parametrize("path", module_dirs(), ids=lambda p: p.relative_to(INFRA).as_posix())
+def test_module_wiring(path: Path) -> None:
+    problems = wiring_problems(path)
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_every_variable_and_output_is_documented() -> None:
+    undocumented = [
+        f"{path.relative_to(INFRA)}: {kind} {name}"
+        for path in module_dirs()
+        for kind, blocks in (
+            ("variable", load_module(path).variables),
+            ("output", load_module(path).outputs),
+        )
+        for name, body in blocks.items()
+        if not body.get("description")
+    ]
+    assert not undocumented, "\n".join(undocumented)
+
+
+def _write(directory: Path, name: str, text: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).write_text(text)
+
+
+def test_the_wiring_check_finds_each_kind_of_mistake(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "child",
+        "main.tf",
+        'variable "needed" {\n  type = string\n}\n'
+        'variable "optional" {\n  type    = string\n  default = ""\n}\n'
+        'output "present" {\n  value = var.needed\n}\n',
+    )
+    _write(
+        tmp_path / "root",
+        "main.tf",
+        'module "child" {\n  source = "../child"\n  optinal = "typo"\n}\n'
+        'output "x" {\n  value = module.child.absent\n}\n'
+        'output "y" {\n  value = module.nowhere.present\n}\n'
+        'output "z" {\n  value = "${var.undeclared}-${local.undefined}"\n}\n',
+    )
+    problems = {p.problem for p in wiring_problems(tmp_path / "root")}
+    assert problems == {
+        "module child passes undeclared optinal",
+        "module child misses required needed",
+        "module.child.absent: child has no such output",
+        "module.nowhere.present: no such call",
+        "var.undeclared is not declared",
+        "local.undefined is not defined",
+    }
+
+
+def test_environments_only_call_the_pipeline_module() -> None:
+    for env in ("dev", "prod"):
+        module = load_module(ENVS / env)
+        assert not module.resources, f"{env} defines resources of its own"
+        assert not module.data, f"{env} defines data sources of its own"
+        assert not module.locals, f"{env} defines locals of its own"
+        assert list(module.module_calls) == ["pipeline"]
+        source = (ENVS / env / module.module_calls["pipeline"]["source"]).resolve()
+        assert source == (MODULES / "pipeline").resolve()
+
+
+def test_environments_differ_only_in_the_pipeline_arguments() -> None:
+    dev, prod = ENVS / "dev", ENVS / "prod"
+    assert sorted(p.name for p in dev.glob("*.tf")) == sorted(p.name for p in prod.glob("*.tf"))
+    for tf in sorted(dev.glob("*.tf")):
+        if tf.name == "main.tf":
+            continue
+        assert tf.read_text() == (prod / tf.name).read_text(), f"{tf.name} differs"
+    dev_call = load_module(dev).module_calls["pipeline"]
+    prod_call = load_module(prod).module_calls["pipeline"]
+    assert dev_call["environment"] == "dev"
+    assert prod_call["environment"] == "prod"
+
+
+def test_outputs_name_the_workflow_and_the_resources() -> None:
+    for path in (MODULES / "pipeline", ENVS / "dev", ENVS / "prod"):
+        outputs = load_module(path).outputs
+        for name in (
+            "step_function_arn",
+            "step_function_name",
+            "bucket_names",
+            "tracking_table_name",
+            "queue_url",
+            "dead_letter_queue_url",
+        ):
+            assert name in outputs, f"{path.relative_to(INFRA)} lacks output {name}"
