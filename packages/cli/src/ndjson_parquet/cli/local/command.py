@@ -1,0 +1,252 @@
+"""`ndjson-parquet local run`: the whole pipeline on an emulated AWS, on this machine.
+
+Exit status: 0 when every file was converted (every manifest completed, no event in the DLQ,
+no alert, counts add up), 1 otherwise, also when the failure was injected with
+`--fail-always` (the run reports what happened, not what was asked for), 2 for bad usage.
+`--fail-first N` with N within the retries ends in success: the retry path recovered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+
+from ndjson_parquet.cli.local.glue_runner import FaultPlan
+from ndjson_parquet.cli.local.progress import progress_view
+from ndjson_parquet.cli.local.report import build_report, render_report, report_dict
+from ndjson_parquet.cli.local.resources import LocalSettings
+from ndjson_parquet.cli.local.runtime import LocalPipeline, PipelineTimeout
+from ndjson_parquet.cli.local.sample import SampleSpec
+from ndjson_parquet.cli.local.server import Emulator
+
+DEFAULTS = LocalSettings()
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("input")
+    data.add_argument(
+        "--input",
+        type=Path,
+        metavar="DIR",
+        help="upload the files below DIR (keys = relative paths) instead of a generated sample",
+    )
+    data.add_argument(
+        "--files", type=_positive, default=24, help="sample files (default: %(default)s)"
+    )
+    data.add_argument(
+        "--mb", type=float, default=2.0, help="sample size in MB (default: %(default)s)"
+    )
+    data.add_argument(
+        "--dates", type=_positive, default=3, help="sample date prefixes (default: %(default)s)"
+    )
+    data.add_argument(
+        "--malformed",
+        type=_non_negative,
+        default=2,
+        help="malformed sample lines (default: %(default)s)",
+    )
+    data.add_argument("--seed", type=int, default=7, help="sample seed (default: %(default)s)")
+
+    pipe = parser.add_argument_group("pipeline")
+    pipe.add_argument(
+        "--max-files",
+        type=_positive,
+        default=DEFAULTS.max_files_per_manifest,
+        help="MAX_FILES_PER_MANIFEST (default: %(default)s)",
+    )
+    pipe.add_argument(
+        "--max-mb",
+        type=float,
+        default=700.0,
+        help="MAX_BYTES_PER_MANIFEST in MB (default: %(default)s)",
+    )
+    pipe.add_argument(
+        "--max-wait",
+        type=_non_negative,
+        default=DEFAULTS.max_wait_seconds,
+        help="MAX_WAIT_SECONDS: age at which the flush cuts a partial manifest (default: %(default)s)",
+    )
+    pipe.add_argument(
+        "--flush-interval",
+        type=float,
+        default=1.0,
+        help="seconds between runs of the flush schedule (default: %(default)s)",
+    )
+    pipe.add_argument(
+        "--env", default="local", help="environment name for resource names (default: %(default)s)"
+    )
+
+    faults = parser.add_argument_group("fault injection")
+    faults.add_argument(
+        "--fail-first",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="make the first N Glue runs fail (2 or fewer are recovered by the retries)",
+    )
+    faults.add_argument(
+        "--fail-always", action="store_true", help="make every Glue run fail (shows the alert)"
+    )
+
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--output",
+        type=Path,
+        default=Path("local-output"),
+        metavar="DIR",
+        help="copy the Parquet and quarantine files here (default: %(default)s)",
+    )
+    out.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait (default: %(default)s)"
+    )
+    out.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="keep the emulator (and the event sources) running after the report, until Ctrl-C",
+    )
+    out.add_argument("--port", type=int, default=0, help="emulator port (default: a free one)")
+    out.add_argument("--json", action="store_true", help="print the report as JSON")
+    out.add_argument("-v", "--verbose", action="store_true", help="show the components' logs")
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(stderr=args.json)
+    if args.input is not None and not args.input.is_dir():
+        console.print(f"[red]--input {args.input} is not a directory[/]")
+        return EXIT_USAGE
+    args.output.mkdir(parents=True, exist_ok=True)
+    log_file = args.output / "local-run.log"
+    _configure_logging(log_file, args.verbose)
+    settings = LocalSettings(
+        max_files_per_manifest=args.max_files,
+        max_bytes_per_manifest=int(args.max_mb * 1_000_000),
+        max_wait_seconds=args.max_wait,
+    )
+    faults = FaultPlan(fail_first=args.fail_first, fail_always=args.fail_always)
+    spec = SampleSpec(
+        files=args.files,
+        total_bytes=int(args.mb * 1_000_000),
+        dates=args.dates,
+        malformed=args.malformed,
+        seed=args.seed,
+    )
+    with Emulator(port=args.port) as emulator:
+        console.print(f"[bold]emulated AWS[/] on {emulator.endpoint_url}")
+        pipeline = LocalPipeline(
+            emulator,
+            environment=args.env,
+            settings=settings,
+            faults=faults,
+            flush_interval=args.flush_interval,
+        ).deploy()
+        console.print(
+            f"deployed [bold]{args.env}[/]: table {pipeline.names.tracking_table}, "
+            f"state machine {pipeline.names.state_machine}, Glue job {pipeline.names.glue_job}"
+        )
+        if not args.verbose:
+            _route_lambda_logs(log_file)
+        started = time.monotonic()
+        pipeline.start_upload(spec=None if args.input else spec, directory=args.input)
+        timed_out = False
+        with Live(console=console, refresh_per_second=4, transient=True) as live:
+
+            def show(snapshot: object) -> None:
+                live.update(progress_view(pipeline, snapshot, started))  # type: ignore[arg-type]
+
+            try:
+                snapshot = pipeline.run_until_idle(timeout=args.timeout, on_tick=show)
+            except PipelineTimeout as exc:
+                snapshot, timed_out = exc.snapshot, True
+        report = build_report(pipeline, snapshot, args.output, timed_out=timed_out)
+        if args.json:
+            print(json.dumps(report_dict(report), indent=2, default=str))
+        else:
+            render_report(report, console)
+            console.print(f"logs of the Lambda and Glue runs: {log_file}")
+        if args.keep_running:
+            _serve(pipeline, console)
+        pipeline.close()
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _serve(pipeline: LocalPipeline, console: Console) -> None:
+    """Keep pumping the event sources so that uploads keep flowing, until interrupted."""
+    endpoint = pipeline.emulator.endpoint_url
+    console.print(
+        f"\n[bold]still running[/] on {endpoint} (Ctrl-C to stop). Try:\n"
+        f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+        "AWS_DEFAULT_REGION=us-east-1\n"
+        f"  ndjson-parquet status --env {pipeline.names.environment}\n"
+        f"  aws s3 cp my.ndjson s3://{pipeline.names.input_bucket}/events/2024-03-09/my.ndjson"
+    )
+    stop = False
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        while not stop:
+            pipeline.pump()
+            pipeline.snapshot()
+            time.sleep(0.5)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _route_lambda_logs(log_file: Path) -> None:
+    """Send the manifest builder's Powertools log lines (stdout by default) to the log file."""
+    from ndjson_parquet.manifest_builder import handler
+
+    stream = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    for target in logging.getLogger(handler.logger.name).handlers:
+        if isinstance(target, logging.StreamHandler):
+            target.setStream(stream)
+
+
+def _configure_logging(log_file: Path, verbose: bool) -> None:
+    """Components log to a file (and to the terminal with --verbose), not over the display."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    if verbose:
+        root.addHandler(logging.StreamHandler(sys.stderr))
+    else:
+        # Powertools writes JSON log lines and metrics to stdout by default.
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        warnings.filterwarnings("ignore", module="aws_lambda_powertools")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)

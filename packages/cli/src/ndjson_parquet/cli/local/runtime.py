@@ -1,0 +1,367 @@
+"""The whole pipeline on the emulator: deploy, feed, pump the event sources, observe.
+
+Python API used by `ndjson-parquet local run`, the end-to-end tests and the benchmark:
+
+    with Emulator() as emulator:
+        pipeline = LocalPipeline(emulator, environment="local").deploy()
+        pipeline.upload_sample(SampleSpec(files=20))
+        snapshot = pipeline.run_until_idle(timeout=60)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ndjson_parquet.cli.aws import AwsTarget
+from ndjson_parquet.cli.local.glue_runner import FaultPlan, GlueJobRunner
+from ndjson_parquet.cli.local.lambda_context import LocalLambdaContext
+from ndjson_parquet.cli.local.poller import EventSourceMapping
+from ndjson_parquet.cli.local.resources import Deployment, LocalSettings, create_deployment
+from ndjson_parquet.cli.local.sample import SampleInfo, SampleSpec, generate
+from ndjson_parquet.cli.local.server import Emulator
+from ndjson_parquet.cli.local.state import Alert, Snapshot, read_alerts, take_snapshot
+from ndjson_parquet.common import ResourceNames
+
+log = logging.getLogger(__name__)
+
+TERMINAL_MANIFEST = frozenset({"completed", "failed"})
+
+
+@dataclass
+class Milestones:
+    """Wall-clock marks (time.monotonic) of one run, for the stage breakdown."""
+
+    started: float = field(default_factory=time.monotonic)
+    upload_started: float | None = None
+    upload_finished: float | None = None
+    all_registered: float | None = None
+    all_manifested: float | None = None
+    first_execution: float | None = None
+    all_ended: float | None = None
+
+
+@dataclass
+class UploadStats:
+    files: int = 0
+    bytes: int = 0
+    keys: list[str] = field(default_factory=list)
+
+
+class LocalPipeline:
+    """One deployment (environment) on an emulator, with its event sources pumped in-process."""
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        environment: str = "local",
+        settings: LocalSettings | None = None,
+        faults: FaultPlan | None = None,
+        flush_interval: float = 1.0,
+    ) -> None:
+        self.emulator = emulator
+        self.names = ResourceNames(environment)
+        self.settings = settings or LocalSettings()
+        self.runner = GlueJobRunner(faults)
+        self.flush_interval = flush_interval
+        self.aws = AwsTarget(endpoint_url=emulator.endpoint_url, region=emulator.region)
+        self.milestones = Milestones()
+        self.upload = UploadStats()
+        self.sample: SampleInfo | None = None
+        self.alerts: list[Alert] = []
+        self.flushes = 0
+        self.flush_errors = 0
+        self._deployment: Deployment | None = None
+        self._mapping: EventSourceMapping | None = None
+        self._clients: dict[str, Any] = {}
+        self._last_flush = 0.0
+        self._uploading = 0
+        self._upload_lock = threading.Lock()
+
+    # -- setup ------------------------------------------------------------------------------
+
+    @property
+    def deployment(self) -> Deployment:
+        if self._deployment is None:
+            raise RuntimeError("deploy() first")
+        return self._deployment
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.aws.client(service)
+        return self._clients[service]
+
+    def deploy(self) -> LocalPipeline:
+        """Create the resources and hook the Glue job to the real converter."""
+        self._deployment = create_deployment(self.aws, self.names, self.settings)
+        self.emulator.register_glue_job(self.names.glue_job, self.runner)
+        self._mapping = EventSourceMapping(
+            sqs=self.client("sqs"),
+            queue_url=self.deployment.queue_url,
+            queue_arn=self.deployment.queue_arn,
+            handler=self._invoke_builder,
+            function_name=self.names.manifest_builder_function,
+            region=self.deployment.region,
+        )
+        return self
+
+    @property
+    def mapping(self) -> EventSourceMapping:
+        if self._mapping is None:
+            raise RuntimeError("deploy() first")
+        return self._mapping
+
+    # -- input ------------------------------------------------------------------------------
+
+    def upload_sample(self, spec: SampleSpec, workers: int = 8) -> SampleInfo:
+        """Generate the seeded sample and upload it to the input bucket."""
+        info = SampleInfo()
+        self.sample = info
+        self.upload_objects(((f.key, f.body) for f in generate(spec, info)), workers=workers)
+        return info
+
+    def upload_directory(self, directory: Path, workers: int = 8) -> UploadStats:
+        """Upload every file below `directory`, keyed by its relative path."""
+        paths = sorted(p for p in directory.rglob("*") if p.is_file())
+        return self.upload_objects(
+            ((p.relative_to(directory).as_posix(), p.read_bytes()) for p in paths), workers=workers
+        )
+
+    def upload_objects(self, objects: Iterable[tuple[str, bytes]], workers: int = 8) -> UploadStats:
+        """Put objects into the input bucket; each put makes S3 notify the queue."""
+        s3 = self.client("s3")
+        bucket = self.names.input_bucket
+        with self._upload_lock:
+            self._uploading += 1
+            if self.milestones.upload_started is None:
+                self.milestones.upload_started = time.monotonic()
+
+        def put(item: tuple[str, bytes]) -> tuple[str, int]:
+            key, body = item
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            return key, len(body)
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                # Bounded: at most a few bodies in memory while generating large samples.
+                pending: list[Any] = []
+                for item in objects:
+                    pending.append(pool.submit(put, item))
+                    if len(pending) >= workers * 2:
+                        self._account(pending.pop(0).result())
+                for future in pending:
+                    self._account(future.result())
+        finally:
+            with self._upload_lock:
+                self._uploading -= 1
+                self.milestones.upload_finished = time.monotonic()
+        return self.upload
+
+    def start_upload(
+        self, spec: SampleSpec | None = None, directory: Path | None = None
+    ) -> threading.Thread:
+        """Upload in the background, so that progress shows while files land."""
+        with self._upload_lock:
+            self._uploading += 1  # counted before the thread starts: the run is not idle yet
+
+        def work() -> None:
+            try:
+                if directory is not None:
+                    self.upload_directory(directory)
+                else:
+                    self.upload_sample(spec or SampleSpec())
+            except Exception:
+                log.exception("upload failed")
+            finally:
+                with self._upload_lock:
+                    self._uploading -= 1
+
+        thread = threading.Thread(target=work, name="upload", daemon=True)
+        thread.start()
+        return thread
+
+    def _account(self, result: tuple[str, int]) -> None:
+        key, size = result
+        self.upload.files += 1
+        self.upload.bytes += size
+        self.upload.keys.append(key)
+
+    def replay_delivered(self) -> int:
+        """Send every S3 notification delivered so far again (SQS is at-least-once)."""
+        sqs = self.client("sqs")
+        bodies = list(self.mapping.stats.delivered_bodies)
+        for body in bodies:
+            sqs.send_message(QueueUrl=self.deployment.queue_url, MessageBody=body)
+        return len(bodies)
+
+    # -- the event sources ------------------------------------------------------------------
+
+    def _invoke_builder(self, event: dict[str, Any], context: Any) -> Any:
+        from ndjson_parquet.manifest_builder import handler
+
+        self._apply_lambda_environment()
+        return handler.lambda_handler(event, context)
+
+    def flush(self) -> Any:
+        """One run of the scheduled flush function."""
+        from ndjson_parquet.manifest_builder import handler
+
+        self._apply_lambda_environment()
+        event = {
+            "version": "0",
+            "id": f"local-flush-{self.flushes}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.deployment.region,
+            "resources": [],
+            "detail": {},
+        }
+        self.flushes += 1
+        context = LocalLambdaContext(
+            function_name=self.names.flush_function, region=self.deployment.region
+        )
+        try:
+            return handler.flush_handler(event, context)
+        except Exception:
+            self.flush_errors += 1
+            log.exception("flush failed")
+            return None
+
+    def _apply_lambda_environment(self) -> None:
+        environment = self.deployment.lambda_environment()
+        if any(os.environ.get(k) != v for k, v in environment.items()):
+            self.emulator.set_env(environment)
+
+    def pump(self) -> int:
+        """Drain the queue through the handler, and run the flush when it is due."""
+        handled = self.mapping.drain()
+        now = time.monotonic()
+        if now - self._last_flush >= self.flush_interval:
+            self._last_flush = now
+            self.flush()
+        return handled
+
+    # -- observation ------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        d = self.deployment
+        snapshot = take_snapshot(
+            self.client("dynamodb"),
+            self.client("sqs"),
+            self.client("stepfunctions"),
+            d.table,
+            d.queue_url,
+            d.dlq_url,
+            d.state_machine_arn,
+        )
+        self.alerts.extend(read_alerts(self.client("sqs"), d.alerts_queue_url))
+        self._mark(snapshot)
+        return snapshot
+
+    def _mark(self, snapshot: Snapshot) -> None:
+        m = self.milestones
+        now = time.monotonic()
+        uploading = self._uploading > 0
+        if (
+            not uploading
+            and m.all_registered is None
+            and snapshot.queue_visible + snapshot.queue_in_flight == 0
+        ):
+            m.all_registered = now
+        if m.all_registered is not None and m.all_manifested is None and not snapshot.files_pending:
+            m.all_manifested = now
+        if m.first_execution is None and sum(snapshot.executions.values()):
+            m.first_execution = now
+        if m.all_manifested is not None and self.is_idle(snapshot):
+            m.all_ended = m.all_ended or now
+        else:
+            m.all_ended = None
+
+    def is_idle(self, snapshot: Snapshot) -> bool:
+        """Nothing left to do: input registered and manifested, every execution ended."""
+        manifests_open = sum(
+            count for status, count in snapshot.manifests.items() if status not in TERMINAL_MANIFEST
+        )
+        return (
+            self._uploading == 0
+            and snapshot.queue_visible + snapshot.queue_in_flight == 0
+            and snapshot.files_pending == 0
+            and manifests_open == 0
+            and snapshot.executions_running == 0
+            and self.runner.active == 0
+        )
+
+    def run_until_idle(
+        self,
+        timeout: float = 120.0,
+        tick: float = 0.25,
+        on_tick: Callable[[Snapshot], None] | None = None,
+    ) -> Snapshot:
+        """Pump until the pipeline is idle twice in a row, or raise TimeoutError."""
+        deadline = time.monotonic() + timeout
+        idle_ticks = 0
+        while True:
+            self.pump()
+            snapshot = self.snapshot()
+            if on_tick:
+                on_tick(snapshot)
+            idle_ticks = idle_ticks + 1 if self.is_idle(snapshot) else 0
+            if idle_ticks >= 2:
+                return snapshot
+            if time.monotonic() > deadline:
+                raise PipelineTimeout(snapshot, timeout)
+            time.sleep(tick)
+
+    # -- results ----------------------------------------------------------------------------
+
+    def download(self, bucket: str, destination: Path, suffix: str = "") -> list[Path]:
+        """Copy a bucket's objects to a local folder (keys become relative paths)."""
+        s3 = self.client("s3")
+        written: list[Path] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if suffix and not key.endswith(suffix):
+                    continue
+                target = destination / key
+                target.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(bucket, key, str(target))
+                written.append(target)
+        return written
+
+    def list_objects(self, bucket: str) -> list[dict[str, Any]]:
+        s3 = self.client("s3")
+        objects: list[dict[str, Any]] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            objects.extend(page.get("Contents", []))
+        return objects
+
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        found: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.deployment.state_machine_arn
+        ):
+            found.extend(page.get("executions", []))
+        return found
+
+    def close(self) -> None:
+        self.emulator.unregister_glue_job(self.names.glue_job)
+
+
+class PipelineTimeout(TimeoutError):
+    """The pipeline did not become idle in time; carries the last snapshot."""
+
+    def __init__(self, snapshot: Snapshot, timeout: float) -> None:
+        super().__init__(f"the pipeline was still busy after {timeout:.0f} s")
+        self.snapshot = snapshot

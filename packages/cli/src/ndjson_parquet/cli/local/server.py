@@ -1,0 +1,157 @@
+"""The emulated AWS: a moto server on a free loopback port, inside this process.
+
+In-process (rather than `moto_server` in a subprocess) so that the moto workarounds and the Glue
+job-run hook apply to the server that runs the state machines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import urllib.request
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+from ndjson_parquet.cli.emulator import moto_fixes, s3_notifications
+
+GlueRunner = Callable[[str, str, dict[str, str]], Any]
+"""`runner(job_name, run_id, arguments)`: return for SUCCEEDED, raise for FAILED."""
+
+# Fake credentials for the emulator; moto accepts any.
+EMULATOR_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+
+
+class Emulator:
+    """Start/stop moto on loopback, with state machine execution on and Glue runs dispatched.
+
+    Several deployments (environments) may share one emulator; each registers the runner of
+    its own Glue job with `register_glue_job`.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, region: str = "us-east-1") -> None:
+        self.host = host
+        self.region = region
+        self._requested_port = port
+        self._server: ThreadedMotoServer | None = None
+        self._port = 0
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_sfn_config: Any = None
+        self._runners: dict[str, GlueRunner] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def endpoint_url(self) -> str:
+        if not self._server:
+            raise RuntimeError("the emulator is not running")
+        return f"http://{self.host}:{self._port}"
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def start(self) -> Emulator:
+        # werkzeug logs every request to stderr; that would drown the progress display.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_fixes.apply()
+        s3_notifications.apply()
+        server = ThreadedMotoServer(ip_address=self.host, port=self._requested_port, verbose=False)
+        server.start()
+        self._server = server
+        self._port = server.get_host_and_port()[1]
+        # moto's state machine interpreter builds its own boto3 clients for
+        # `http://localhost:$MOTO_PORT`; credentials and region make every other client in
+        # this process (handlers, converter) reach the emulator, never an account.
+        self._set_env(
+            {
+                **EMULATOR_CREDENTIALS,
+                "MOTO_PORT": str(self._port),
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        self._enable_state_machine_execution()
+        moto_fixes.set_glue_job_runner(self._run_glue_job)
+        return self
+
+    def stop(self) -> None:
+        moto_fixes.set_glue_job_runner(None)
+        if self._server:
+            self._server.stop()
+            self._server = None
+        self._restore_sfn_config()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def register_glue_job(self, job_name: str, runner: GlueRunner) -> None:
+        """Make every run of `job_name` execute `runner`."""
+        with self._lock:
+            self._runners[job_name] = runner
+
+    def unregister_glue_job(self, job_name: str) -> None:
+        with self._lock:
+            self._runners.pop(job_name, None)
+
+    def set_env(self, values: dict[str, str]) -> None:
+        """Set process environment variables, restored when the emulator stops."""
+        self._set_env(values)
+
+    def _run_glue_job(self, job_name: str, run_id: str, arguments: dict[str, str]) -> Any:
+        with self._lock:
+            runner = self._runners.get(job_name)
+        if runner is None:
+            raise RuntimeError(f"no local runner for Glue job {job_name!r}")
+        return runner(job_name, run_id, arguments)
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            if name not in self._saved_env:
+                self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def _enable_state_machine_execution(self) -> None:
+        from moto.core.config import default_user_config
+
+        self._saved_sfn_config = dict(default_user_config.get("stepfunctions", {}))
+        # The documented switch for a moto server: its config endpoint.
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/config",
+            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def _restore_sfn_config(self) -> None:
+        if self._saved_sfn_config is None:
+            return
+        from moto.core.config import default_user_config
+
+        default_user_config["stepfunctions"] = self._saved_sfn_config
+        self._saved_sfn_config = None
