@@ -7,7 +7,13 @@ import re
 from typing import Any
 
 from ndjson_parquet.workflow import TERRAFORM_VARIABLES, required_iam_actions
-from tests.infra.terraform_config import MODULES, interpolate, load_module, policy_statements
+from tests.infra.terraform_config import (
+    MODULES,
+    REPO_ROOT,
+    interpolate,
+    load_module,
+    policy_statements,
+)
 
 IAM = MODULES / "iam"
 TEMPLATE = MODULES / "step_functions" / "definition.asl.json.tftpl"
@@ -144,3 +150,57 @@ def test_functions_may_start_only_the_workflow() -> None:
     assert start["resources"] == ["${local.state_machine_arn}"]
     arn = load_module(IAM).locals["state_machine_arn"]
     assert arn.endswith(":stateMachine:${var.state_machine_name}")
+
+
+# boto3 calls of the manifest builder and the IAM actions they need. Transactions need the
+# action of each item operation inside them.
+_BOTO3_ACTIONS = {
+    "get_item": "dynamodb:GetItem",
+    "put_item": "dynamodb:PutItem",
+    "update_item": "dynamodb:UpdateItem",
+    "delete_item": "dynamodb:DeleteItem",
+    "query": "dynamodb:Query",
+    "scan": "dynamodb:Scan",
+    "batch_get_item": "dynamodb:BatchGetItem",
+    "batch_write_item": "dynamodb:BatchWriteItem",
+    "put_object": "s3:PutObject",
+    "get_object": "s3:GetObject",
+    "head_object": "s3:GetObject",
+    "start_execution": "states:StartExecution",
+    "describe_execution": "states:DescribeExecution",
+}
+_TRANSACT_ITEM_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
+def _actions_called_by_the_manifest_builder() -> set[str]:
+    source = REPO_ROOT / "packages" / "manifest_builder" / "src"
+    actions: set[str] = set()
+    for path in source.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for method in re.findall(r"\.([a-z_]+)\(", text):
+            if method in _BOTO3_ACTIONS:
+                actions.add(_BOTO3_ACTIONS[method])
+        if ".transact_write_items(" in text:
+            for operation in re.findall(
+                r"""["'](Put|Update|Delete|ConditionCheck)["']\s*:""", text
+            ):
+                actions.add(_TRANSACT_ITEM_ACTIONS[operation])
+    return actions
+
+
+def test_function_policy_allows_exactly_what_the_manifest_builder_calls() -> None:
+    called = _actions_called_by_the_manifest_builder()
+    assert "states:StartExecution" in called, "found no workflow start in the manifest builder"
+    document = load_module(IAM).data_source("aws_iam_policy_document", "manifest_cutting")
+    granted = {
+        action
+        for statement in policy_statements(document)
+        if statement["sid"] in {"TrackingTable", "ManifestDocuments", "StartWorkflow"}
+        for action in statement["actions"]
+    }
+    assert granted == called

@@ -95,7 +95,6 @@ data "aws_iam_policy_document" "manifest_cutting" {
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
-      "dynamodb:ConditionCheckItem",
       "dynamodb:Query",
     ]
     resources = local.table_arns
@@ -114,7 +113,7 @@ data "aws_iam_policy_document" "manifest_cutting" {
 
   statement {
     sid       = "ManifestDocuments"
-    actions   = ["s3:PutObject", "s3:GetObject"]
+    actions   = ["s3:PutObject"]
     resources = [local.manifest_objects]
   }
 
