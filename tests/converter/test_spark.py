@@ -60,8 +60,9 @@ def test_every_file_in_exactly_one_share_balanced_by_bytes() -> None:
     assert max(loads) - min(loads) <= max(sizes)
     for share in shares:
         assert share.manifest is not None
-        assert share.manifest.manifest_id == share.name
-        assert share.name.startswith(MANIFEST_ID)
+        # A share is the manifest (same id: lineage and folders) with only its files.
+        assert share.manifest.manifest_id == MANIFEST_ID
+        assert share.run_id == f"{MANIFEST_ID}-s{share.index:03d}"
         assert share.manifest.total_bytes == share.bytes
         # Files keep their manifest order inside a share.
         order = [manifest.files.index(f) for f in share.manifest.files]
@@ -72,7 +73,7 @@ def test_plan_is_deterministic_and_names_are_unique() -> None:
     manifest = _manifest([7, 7, 7, 7, 0, 0, 3])
     first = plan_shares(manifest, 4)
     assert first == plan_shares(Manifest.from_json(manifest.to_json()), 4)
-    assert len({s.name for s in first}) == 4
+    assert len({s.run_id for s in first}) == 4
     assert all(s.sources for s in first)  # zero-byte files still spread, no empty share
 
 
@@ -142,7 +143,7 @@ def test_spark_run_unifies_schema_and_is_deterministic(spark_context: Any, tmp_p
     assert spark_context.defaultParallelism == 2
     sources = _inputs(tmp_path)
     out = tmp_path / "out"
-    summary = convert_distributed(spark_context, sources, out, shares=2, name="test")
+    summary = convert_distributed(spark_context, sources, out, shares=2)
 
     expected_rows = sum(len(rows) for rows in FILES.values())
     assert summary.lines_read == expected_rows
@@ -168,7 +169,7 @@ def test_spark_run_unifies_schema_and_is_deterministic(spark_context: Any, tmp_p
     assert any(d["column"] == "v" for d in summary.to_dict()["drift"])
 
     # Run again: the same files are overwritten, none added, rows not duplicated.
-    again = convert_distributed(spark_context, sources, out, shares=2, name="test")
+    again = convert_distributed(spark_context, sources, out, shares=2)
     assert sorted(str(p) for p in out.rglob("*.parquet")) == parquet
     assert sorted(again.output_files) == parquet
     total = sum(pq.read_metadata(p).num_rows for p in parquet)

@@ -37,7 +37,8 @@ OPTIONAL_ARGS: Final = (
     GlueArg.LINEAGE,
     GlueArg.SCHEMA_URI,
 )
-# Set by Glue on every run; read for logging and as the run id of the conversion.
+# Set by Glue on every run; logged only. Never the conversion's run id: output names must stay
+# those of the manifest so that a retried run overwrites the files of the failed one.
 JOB_NAME: Final = "JOB_NAME"
 JOB_RUN_ID: Final = "JOB_RUN_ID"
 
@@ -194,8 +195,6 @@ def convert_options(args: GlueJobArgs) -> ConvertOptions:
         fields["max_error_rate"] = args.max_error_rate
     if args.schema_uri is not None:
         fields["schema"] = load_schema(args.schema_uri)
-    if args.job_run_id is not None:
-        fields["run_id"] = args.job_run_id
     return ConvertOptions(**fields)
 
 
@@ -260,7 +259,8 @@ def main(argv: Sequence[str] | None = None, *, spark_context: Any = None) -> Sum
         runtime = _GlueRuntime.start(args, argv, spark_context)
         manifest = read_manifest(args.manifest_path)
         log.info(
-            "converting manifest %s: %d files, %d bytes -> %s",
+            "job run %s: converting manifest %s: %d files, %d bytes -> %s",
+            args.job_run_id or "-",
             manifest.manifest_id,
             manifest.file_count,
             manifest.total_bytes,

@@ -2,29 +2,33 @@
 
 A Glue Spark job pays for at least two workers. When Spark has more than one core to run tasks
 on and the manifest has more than one file, the files are split into *shares*, balanced by
-bytes; every share is one Spark task that runs the ordinary converter on its files. The driver
+bytes; every share is one Spark task that runs the ordinary `convert` on its files. The driver
 then unifies the shares' schemas, has the shares whose schema differs rewrite their files to the
-unified schema, and writes one combined summary, last, as the in-process path does.
+unified schema (same names), and writes one combined summary, last, where the in-process path
+writes its own.
 
-Determinism: the number of shares and the files in each depend on the manifest alone (never on
-the cluster's size), and a share's output names derive from the manifest id and the share
-index, so a retried run overwrites exactly the files of the run before it.
+Determinism: the number of shares and the files in each depend on the inputs alone (never on
+the cluster's size), and a share's output names derive from the run id (the manifest id) and
+the share index: `<manifest_id>-s000-00000.parquet`. A retried run overwrites exactly the files
+of the run before it, and removes files of an earlier attempt that this run did not write.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ndjson_parquet.common import Manifest, ManifestFile, S3Uri
 
 if TYPE_CHECKING:
-    from ndjson_parquet.converter import ConvertOptions, Summary
+    from ndjson_parquet.converter import ConvertOptions, Drift, Summary
 
 # A share gets about this much input; more shares than cores just queue as Spark tasks.
 SHARE_TARGET_BYTES: Final = 64 * 1024 * 1024
@@ -50,10 +54,14 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    """The files one Spark task converts; `name` prefixes its output files."""
+    """The files one Spark task converts; `run_id` is the stem of its output names.
+
+    A share of a manifest is a manifest with the same id (so lineage and the date folder stay
+    those of the whole manifest) listing only the share's files.
+    """
 
     index: int
-    name: str
+    run_id: str
     sources: tuple[Source, ...]
     manifest: Manifest | None = None
 
@@ -61,9 +69,12 @@ class Share:
     def bytes(self) -> int:
         return sum(s.size for s in self.sources)
 
+    def inputs(self) -> Manifest | list[str]:
+        return self.manifest if self.manifest is not None else [s.location for s in self.sources]
+
 
 def share_count(file_count: int, total_bytes: int) -> int:
-    """How many shares a manifest is split into: a function of the manifest alone."""
+    """How many shares the inputs are split into: a function of the inputs alone."""
     if file_count < 2:
         return 1
     by_bytes = math.ceil(total_bytes / SHARE_TARGET_BYTES)
@@ -82,16 +93,30 @@ def _sources_of(sources: Manifest | Sequence[str | os.PathLike[str]]) -> list[So
     return found
 
 
+def base_run_id(
+    sources: Manifest | Sequence[str | os.PathLike[str]], options: ConvertOptions | None = None
+) -> str:
+    """The run id of the whole conversion: the options' run id, the manifest id, or a hash of
+    the input names and sizes."""
+    if options is not None and options.run_id:
+        return options.run_id
+    if isinstance(sources, Manifest):
+        return sources.manifest_id
+    digest = hashlib.sha256()
+    for source in _sources_of(sources):
+        digest.update(f"{source.location}\0{source.size}\0".encode())
+    return "h" + digest.hexdigest()[:20]
+
+
 def plan_shares(
     sources: Manifest | Sequence[str | os.PathLike[str]],
     count: int | None = None,
-    name: str | None = None,
+    run_id: str | None = None,
 ) -> list[Share]:
     """Split the inputs into `count` shares of about equal bytes, deterministically.
 
     Largest file first into the lightest share (ties: fewest files, then lowest index); each
-    share keeps its files in input order. Shares of a manifest are manifests themselves, named
-    `<manifest_id>-s<index>`; a list of paths takes `name` as the base.
+    share keeps its files in input order and is named `<run_id>-s<index>`.
     """
     files = _sources_of(sources)
     if count is None:
@@ -99,27 +124,32 @@ def plan_shares(
     count = max(1, min(count, len(files)))
     loads = [(0, 0)] * count
     assigned: list[list[int]] = [[] for _ in range(count)]
-    order = sorted(range(len(files)), key=lambda i: (-files[i].size, files[i].location))
-    for i in order:
+    for i in sorted(range(len(files)), key=lambda i: (-files[i].size, files[i].location)):
         target = min(range(count), key=lambda s: (loads[s], s))
         assigned[target].append(i)
         loads[target] = (loads[target][0] + files[i].size, loads[target][1] + 1)
-    base = sources.manifest_id if isinstance(sources, Manifest) else (name or "share")
-    width = max(3, len(str(count - 1)))
+    base = run_id or base_run_id(sources)
     shares = []
     for index, members in enumerate(assigned):
         members.sort()
-        share_name = f"{base}-s{index:0{width}d}"
         sub: Manifest | None = None
         if isinstance(sources, Manifest):
             picked: list[ManifestFile] = [sources.files[i] for i in members]
-            sub = Manifest.build(share_name, sources.date_prefix, picked, sources.created_at)
-        shares.append(Share(index, share_name, tuple(files[i] for i in members), sub))
+            sub = Manifest.build(
+                sources.manifest_id, sources.date_prefix, picked, sources.created_at
+            )
+        shares.append(
+            Share(index, share_run_id(base, index), tuple(files[i] for i in members), sub)
+        )
     return shares
 
 
+def share_run_id(base: str, index: int) -> str:
+    return f"{base}-s{index:03d}"
+
+
 def parallelism(spark_context: Any) -> int:
-    """How many tasks Spark runs at once (executor cores, or local[N])."""
+    """How many tasks Spark runs at once (executor cores, or N of local[N])."""
     return int(spark_context.defaultParallelism)
 
 
@@ -129,43 +159,54 @@ def should_distribute(spark_context: Any, sources: Manifest | Sequence[object]) 
     return files > 1 and parallelism(spark_context) > 1
 
 
+# --- executor side ------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class ShareResult:
     """What a task sends back: its summary, or the error that stopped it."""
 
     index: int
     summary: Summary | None = None
-    error_type: str | None = None
     error: str | None = None
 
 
+def _use_env(env: dict[str, str]) -> None:
+    """Apply the driver's endpoint settings; forget cached clients made with other ones."""
+    if any(os.environ.get(k) != v for k, v in env.items()):
+        os.environ.update(env)
+        from ndjson_parquet.converter import storage
+
+        storage.reset_clients()
+
+
 def _run_share(task: tuple[Share, str, ConvertOptions, dict[str, str]]) -> ShareResult:
-    """Executor side: convert one share with the ordinary in-process converter."""
+    """Convert one share with the ordinary in-process converter."""
     share, destination, options, env = task
-    os.environ.update(env)
+    _use_env(env)
     from ndjson_parquet.converter import convert
 
-    sources: Manifest | list[str] = (
-        share.manifest if share.manifest is not None else [s.location for s in share.sources]
-    )
     try:
-        return ShareResult(share.index, convert(sources, destination, options))
+        return ShareResult(share.index, convert(share.inputs(), destination, options))
     except Exception as exc:  # returned, not raised: a deterministic failure is not retried
-        return ShareResult(share.index, error_type=type(exc).__name__, error=str(exc))
+        return ShareResult(share.index, error=f"{type(exc).__name__}: {exc}")
 
 
-def _conform_share(task: tuple[int, list[str], Any, dict[str, str]]) -> tuple[int, str | None]:
-    """Executor side: rewrite one share's files to the unified schema (same names)."""
-    index, paths, schema, env = task
-    os.environ.update(env)
+def _conform_share(task: tuple[int, list[str], Any, str, dict[str, str]]) -> ShareResult:
+    """Rewrite one share's files with the unified schema (same names)."""
+    index, locations, schema, compression, env = task
+    _use_env(env)
     from ndjson_parquet.converter import conform_file
 
     try:
-        for path in paths:
-            conform_file(path, schema)
+        for location in locations:
+            conform_file(location, schema, compression=compression)
     except Exception as exc:
-        return index, f"{type(exc).__name__}: {exc}"
-    return index, None
+        return ShareResult(index, error=f"{type(exc).__name__}: {exc}")
+    return ShareResult(index)
+
+
+# --- driver side --------------------------------------------------------------------------------
 
 
 def convert_distributed(
@@ -175,57 +216,180 @@ def convert_distributed(
     options: ConvertOptions | None = None,
     *,
     shares: int | None = None,
-    name: str | None = None,
 ) -> Summary:
     """Convert `sources` with one Spark task per share; returns the combined summary.
 
-    The combined summary object is written after every share has finished and conformed; if
-    any share fails, it is not written and the error is raised here.
+    The error rate is checked over all shares together; when it is exceeded, or any share
+    fails, the shares' outputs are removed, no summary is written and the error is raised.
     """
-    from ndjson_parquet.converter import ConversionError, ConvertOptions, unify_schemas
+    from ndjson_parquet.converter import ConversionError, ConvertOptions
 
     started = time.monotonic()
     options = options or ConvertOptions()
     dest = os.fspath(destination)
-    plan = plan_shares(sources, shares, name)
+    base = base_run_id(sources, options)
+    plan = plan_shares(sources, shares, base)
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    # Each share checks nothing itself: the limit applies to the manifest as a whole.
+    share_options = replace(options, max_error_rate=None)
 
-    tasks = [(share, dest, options, env) for share in plan]
-    results: list[ShareResult] = (
-        spark_context.parallelize(tasks, len(tasks)).map(_run_share).collect()
-    )
-    failed = [r for r in results if r.error_type is not None]
+    tasks = [(share, dest, replace(share_options, run_id=share.run_id), env) for share in plan]
+    results = _collect(spark_context, _run_share, tasks)
+    summaries = [r.summary for r in results if r.summary is not None]
+    failed = [r for r in results if r.error is not None]
     if failed:
-        detail = "; ".join(f"share {r.index}: {r.error_type}: {r.error}" for r in failed)
-        raise _share_error(failed[0], f"{len(failed)} of {len(plan)} shares failed: {detail}")
-    summaries = [r.summary for r in sorted(results, key=lambda r: r.index) if r.summary]
+        _discard(summaries, dest, plan)
+        detail = "; ".join(f"share {r.index}: {r.error}" for r in failed)
+        raise ConversionError(f"{len(failed)} of {len(plan)} shares failed: {detail}")
+    try:
+        _check_error_rate(summaries, options.max_error_rate)
+    except ConversionError:
+        _discard(summaries, dest, plan)
+        raise
 
-    unified, drift = unify_schemas([s.schema for s in summaries])
-    to_conform = [
-        (i, list(s.output_files), unified, env)
+    schema, drift = _unified_schema(summaries, options.lineage)
+    conform = [
+        (i, list(s.output_files), schema, options.compression, env)
         for i, s in enumerate(summaries)
-        if s.output_files and not s.schema.equals(unified)
+        if s.output_files and not s.arrow_schema.equals(schema, check_metadata=True)
     ]
-    if to_conform:
-        problems = [
-            f"share {i}: {error}"
-            for i, error in spark_context.parallelize(to_conform, len(to_conform))
-            .map(_conform_share)
-            .collect()
-            if error is not None
-        ]
+    if conform:
+        problems = [r for r in _collect(spark_context, _conform_share, conform) if r.error]
         if problems:
-            raise ConversionError("conforming to the unified schema failed: " + "; ".join(problems))
-    return _combine(summaries, unified, drift, time.monotonic() - started)
+            detail = "; ".join(f"share {r.index}: {r.error}" for r in problems)
+            raise ConversionError(f"rewriting shares to the unified schema failed: {detail}")
+
+    summary = _combine(summaries, base, schema, drift, sources, dest)
+    _commit(summary, plan, options.quarantine, started)
+    return summary
 
 
-def _share_error(result: ShareResult, message: str) -> Exception:
-    from ndjson_parquet.converter import ConversionError, MaxErrorRateExceeded
-
-    if result.error_type == MaxErrorRateExceeded.__name__:
-        return MaxErrorRateExceeded(message)
-    return ConversionError(message)
+def _collect(spark_context: Any, func: Any, tasks: list[Any]) -> list[ShareResult]:
+    """Run one task per element (one element per Spark partition); results by share index."""
+    results: list[ShareResult] = spark_context.parallelize(tasks, len(tasks)).map(func).collect()
+    return sorted(results, key=lambda r: r.index)
 
 
-def _combine(summaries: list[Summary], schema: Any, drift: list[Any], seconds: float) -> Summary:
-    raise NotImplementedError
+def _check_error_rate(summaries: list[Summary], limit: float | None) -> None:
+    """The in-process rule (bad lines / non-blank lines), over every share together."""
+    from ndjson_parquet.converter import MaxErrorRateExceeded
+
+    bad = sum(s.lines_quarantined for s in summaries)
+    if limit is None or bad == 0:
+        return
+    considered = sum(s.lines_read - s.blank_lines for s in summaries)
+    rate = bad / considered if considered else 0.0
+    if rate > limit:
+        raise MaxErrorRateExceeded(
+            f"{bad} of {considered} non-blank lines ({rate:.2%}) are bad, "
+            f"more than the allowed {limit:.2%}; nothing was written"
+        )
+
+
+def _unified_schema(summaries: list[Summary], lineage: bool) -> tuple[Any, list[Drift]]:
+    """One schema for every share, lineage columns last; drift of the unification."""
+    import pyarrow as pa
+
+    from ndjson_parquet.converter import finalize_schema, unify_schemas
+    from ndjson_parquet.converter.engine import LINEAGE_FIELDS
+    from ndjson_parquet.converter.schema import Origin
+
+    lineage_names = {f.name for f in LINEAGE_FIELDS}
+    data = [
+        pa.schema([f for f in s.arrow_schema if not (lineage and f.name in lineage_names)])
+        for s in summaries
+    ]
+    origins = [Origin(file=s.run_id) for s in summaries]
+    unified, drift = unify_schemas(data, origins, record_additions=True)
+    final, final_drift = finalize_schema(unified)
+    if lineage:
+        final = pa.schema([*final, *LINEAGE_FIELDS], metadata=final.metadata)
+    return final, [*drift, *final_drift]
+
+
+def _combine(
+    summaries: list[Summary],
+    run_id: str,
+    schema: Any,
+    drift: list[Drift],
+    sources: Manifest | Sequence[str | os.PathLike[str]],
+    destination: str,
+) -> Summary:
+    from ndjson_parquet.converter import Summary, schema_to_json
+
+    entries: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for entry in [*(d for s in summaries for d in s.drift), *(d.to_dict() for d in drift)]:
+        key = (entry.get("column"), entry.get("from_type"), entry.get("to_type"))
+        if key not in seen:
+            seen.add(key)
+            entries.append(entry)
+    return Summary(
+        run_id=run_id,
+        files=sum(s.files for s in summaries),
+        lines_read=sum(s.lines_read for s in summaries),
+        blank_lines=sum(s.blank_lines for s in summaries),
+        rows_written=sum(s.rows_written for s in summaries),
+        lines_quarantined=sum(s.lines_quarantined for s in summaries),
+        bytes_read=sum(s.bytes_read for s in summaries),
+        output_files=[f for s in summaries for f in s.output_files],
+        quarantine_files=[f for s in summaries for f in s.quarantine_files],
+        schema=schema_to_json(schema),
+        drift=entries,
+        seconds=0.0,
+        exact_values=sum(s.exact_values for s in summaries),
+        manifest_id=sources.manifest_id if isinstance(sources, Manifest) else None,
+        destination=destination,
+        extra={
+            "shares": [
+                {
+                    "run_id": s.run_id,
+                    "files": s.files,
+                    "bytes_read": s.bytes_read,
+                    "rows_written": s.rows_written,
+                    "seconds": s.seconds,
+                }
+                for s in summaries
+            ]
+        },
+    )
+
+
+def _share_summaries(destination: str, plan: list[Share]) -> list[str]:
+    from ndjson_parquet.converter import summary_location
+
+    return [summary_location(destination, share.run_id) for share in plan]
+
+
+def _discard(summaries: list[Summary], destination: str, plan: list[Share]) -> None:
+    """Remove what the shares of a failed run committed: the run as a whole commits nothing."""
+    from ndjson_parquet.converter import storage
+
+    written = [f for s in summaries for f in (*s.output_files, *s.quarantine_files)]
+    storage.delete([*written, *_share_summaries(destination, plan)])
+
+
+def _commit(summary: Summary, plan: list[Share], quarantine: str | None, started: float) -> None:
+    """Drop the shares' own summaries and files of earlier attempts; write the summary last."""
+    import orjson
+
+    from ndjson_parquet.converter import storage, summary_location
+    from ndjson_parquet.converter.engine import QUARANTINE_FOLDER, quarantine_location
+
+    dest, run_id = summary.destination, summary.run_id
+    # Parts of this run id written in-process (<id>-00000) or by another split (<id>-s001-…).
+    pattern = re.compile(re.escape(run_id) + r"(-s\d{3,})?-\d{5}\.parquet")
+    keep = set(summary.output_files)
+    stale = [
+        location
+        for location in storage.list_files(dest)
+        if pattern.fullmatch(location.rsplit("/", 1)[-1]) and location not in keep
+    ]
+    quarantine_root = quarantine or storage.join(dest, QUARANTINE_FOLDER)
+    stale.append(quarantine_location(quarantine_root, run_id))
+    storage.delete([*stale, *_share_summaries(dest, plan)])
+    summary.seconds = round(time.monotonic() - started, 3)
+    storage.put_bytes(
+        orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2),
+        summary_location(dest, run_id),
+    )
