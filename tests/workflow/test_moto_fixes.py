@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core.config import default_user_config
 from moto.glue import models as glue_models
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -221,6 +222,12 @@ def _free_port() -> int:
         return port
 
 
+def _post(url: str, body: dict[str, Any] | None = None) -> None:
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST")) as reply:
+        assert reply.status in (200, 201)
+
+
 @pytest.fixture
 def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A moto server in this process; the interpreter's clients find it through MOTO_PORT."""
@@ -229,20 +236,16 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.start()
     monkeypatch.setenv("MOTO_PORT", str(port))
     endpoint = f"http://localhost:{port}"
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/config",
-        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(request) as response:
-        assert response.status in (200, 201)
+    # The config API changes moto's process-wide settings: put them back afterwards.
+    previous = dict(default_user_config["stepfunctions"])
+    _post(f"{endpoint}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
     moto_fixes.apply()
     try:
         yield endpoint
     finally:
         moto_fixes.set_glue_job_runner(None)
-        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-        urllib.request.urlopen(reset).close()
+        _post(f"{endpoint}/moto-api/config", {"stepfunctions": previous})
+        _post(f"{endpoint}/moto-api/reset")
         server.stop()
 
 

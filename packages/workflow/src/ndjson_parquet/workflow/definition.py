@@ -132,37 +132,34 @@ def _condition_from(sources: frozenset[Status]) -> tuple[str, dict[str, Any]]:
 def _update_item(
     settings: WorkflowSettings,
     status: Status,
-    extra_sets: dict[str, tuple[str, Any]],
+    sets: dict[str, str],
+    values: dict[str, Any],
     remove: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Parameters of a conditional dynamodb:updateItem moving the manifest to `status`.
 
-    `extra_sets` maps an attribute name to (placeholder, DynamoDB value) for additional SETs.
+    `sets` maps further attributes to their new value's expression (using placeholders defined
+    in `values`); `remove` names attributes to delete.
     """
-    sets, names, values = _status_fields(status)
+    clauses, names, all_values = _status_fields(status)
     condition, condition_values = _condition_from(sources_of(status))
     names["#pk"] = TableAttr.PK
-    values.update(condition_values)
-    for attribute, (placeholder, value) in extra_sets.items():
+    all_values.update(condition_values)
+    all_values.update(values)
+    for attribute, expression in sets.items():
         names[f"#{attribute}"] = attribute
-        if placeholder.startswith(":"):
-            values[placeholder] = value
-            sets.append(f"#{attribute} = {placeholder}")
-        else:  # a full expression, e.g. if_not_exists(...) + :one
-            sets.append(f"#{attribute} = {placeholder}")
-            values.update(value)
-    expression = "SET " + ", ".join(sets)
+        clauses.append(f"#{attribute} = {expression}")
+    update = "SET " + ", ".join(clauses)
     if remove:
-        for attribute in remove:
-            names[f"#{attribute}"] = attribute
-        expression += " REMOVE " + ", ".join(f"#{a}" for a in remove)
+        names.update({f"#{attribute}": attribute for attribute in remove})
+        update += " REMOVE " + ", ".join(f"#{attribute}" for attribute in remove)
     return {
         "TableName": settings.tracking_table,
         "Key": _manifest_key(),
         "ConditionExpression": condition,
-        "UpdateExpression": expression,
+        "UpdateExpression": update,
         "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
+        "ExpressionAttributeValues": all_values,
     }
 
 
@@ -175,7 +172,6 @@ def _service_retry(settings: WorkflowSettings) -> list[dict[str, Any]]:
 
 
 def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
-    attempts = f"if_not_exists(#{ManifestAttr.ATTEMPTS}, :zero) + :one"
     return {
         "Type": "Task",
         "Comment": "Claim the manifest: only a manifested, failed (redrive) or processing "
@@ -184,7 +180,8 @@ def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
         "Parameters": _update_item(
             settings,
             Status.PROCESSING,
-            {ManifestAttr.ATTEMPTS: (attempts, {":zero": {"N": "0"}, ":one": {"N": "1"}})},
+            sets={ManifestAttr.ATTEMPTS: f"if_not_exists(#{ManifestAttr.ATTEMPTS}, :zero) + :one"},
+            values={":zero": {"N": "0"}, ":one": {"N": "1"}},
         ),
         "ResultPath": None,
         "Retry": _service_retry(settings),
@@ -251,13 +248,17 @@ def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
         "Parameters": _update_item(
             settings,
             Status.COMPLETED,
-            {
-                ManifestAttr.COMPLETED_AT: (":now", {"S.$": _NOW}),
-                ManifestAttr.GLUE_JOB_RUN_ID: (":run_id", {"S.$": f"{GLUE_RESULT_PATH}.Id"}),
-                ManifestAttr.GLUE_EXECUTION_SECONDS: (
-                    ":execution_seconds",
-                    {"N.$": f"States.Format('{{}}', {GLUE_RESULT_PATH}.ExecutionTime)"},
-                ),
+            sets={
+                ManifestAttr.COMPLETED_AT: ":now",
+                ManifestAttr.GLUE_JOB_RUN_ID: ":run_id",
+                ManifestAttr.GLUE_EXECUTION_SECONDS: ":execution_seconds",
+            },
+            values={
+                ":run_id": {"S.$": f"{GLUE_RESULT_PATH}.Id"},
+                # A number attribute takes its value as a string.
+                ":execution_seconds": {
+                    "N.$": f"States.Format('{{}}', {GLUE_RESULT_PATH}.ExecutionTime)"
+                },
             },
             remove=(ManifestAttr.ERROR, ManifestAttr.CAUSE),
         ),
@@ -284,10 +285,14 @@ def _update_status_failed(settings: WorkflowSettings) -> dict[str, Any]:
         "Parameters": _update_item(
             settings,
             Status.FAILED,
-            {
-                ManifestAttr.FAILED_AT: (":now", {"S.$": _NOW}),
-                ManifestAttr.ERROR: (":error", {"S.$": f"{ERROR_RESULT_PATH}.Error"}),
-                ManifestAttr.CAUSE: (":cause", {"S.$": f"{ERROR_RESULT_PATH}.Cause"}),
+            sets={
+                ManifestAttr.FAILED_AT: ":now",
+                ManifestAttr.ERROR: ":error",
+                ManifestAttr.CAUSE: ":cause",
+            },
+            values={
+                ":error": {"S.$": f"{ERROR_RESULT_PATH}.Error"},
+                ":cause": {"S.$": f"{ERROR_RESULT_PATH}.Cause"},
             },
         ),
         "ResultPath": None,
