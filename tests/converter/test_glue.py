@@ -1,10 +1,25 @@
-"""Glue job arguments are read the way awsglue's getResolvedOptions reads them."""
+"""The Glue entrypoint: arguments read as awsglue reads them, and whole runs against moto."""
 
 from __future__ import annotations
 
-import pytest
+import io
+import json
+import logging
+import re
+import runpy
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from ndjson_parquet.common import GlueArg
+import boto3
+import pyarrow.parquet as pq
+import pytest
+from moto import mock_aws
+
+from ndjson_parquet.common import GlueArg, Manifest, ManifestError, ManifestFile
+from ndjson_parquet.converter import MaxErrorRateExceeded, glue
 from ndjson_parquet.converter.glue import GlueArgumentError, parse_args, resolve_options
 
 # What Glue itself puts around the job's own arguments on a real run.
@@ -114,3 +129,127 @@ def test_resolve_options_ignores_unknown_and_requires_named() -> None:
     assert resolve_options(argv, ["B"]) == {"B": "2"}
     with pytest.raises(GlueArgumentError, match="C"):
         resolve_options(argv, ["A", "C"])
+
+
+# --- end to end, against moto's S3 --------------------------------------------------------------
+
+MANIFEST_ID = "2024-03-05-20240306T010203Z-9f1c2ab4"
+INPUTS = {
+    "incoming/2024-03-05/a.ndjson": b'{"id": 1, "v": 1}\n{"id": 2, "v": 2.5}\n\n',
+    "incoming/2024-03-05/b.ndjson": b'{"id": 3, "v": "x", "new": {"k": true}}\nnot json\n',
+}
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3")
+        for bucket in ("input-bucket", "manifest-bucket", "output-bucket", "quarantine-bucket"):
+            client.create_bucket(Bucket=bucket)
+        yield client
+
+
+def _upload_manifest(s3: Any, inputs: dict[str, bytes], missing: tuple[str, ...] = ()) -> str:
+    files = []
+    for key, body in inputs.items():
+        etag = "0" * 32
+        if key not in missing:
+            etag = s3.put_object(Bucket="input-bucket", Key=key, Body=body)["ETag"].strip('"')
+        files.append(ManifestFile(bucket="input-bucket", key=key, size=len(body), etag=etag))
+    manifest = Manifest.build(
+        MANIFEST_ID, "2024-03-05", files, created_at=datetime(2024, 3, 6, tzinfo=UTC)
+    )
+    s3.put_object(Bucket="manifest-bucket", Key=manifest.s3_key(), Body=manifest.to_json())
+    return f"s3://manifest-bucket/{manifest.s3_key()}"
+
+
+def _job_argv(manifest_path: str, *extra: str) -> list[str]:
+    return _argv(
+        "--MANIFEST_PATH",
+        manifest_path,
+        "--OUTPUT_URI",
+        "s3://output-bucket/events/",
+        "--QUARANTINE_URI",
+        "s3://quarantine-bucket/events/",
+        *extra,
+    )
+
+
+def _keys(s3: Any, bucket: str) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_glue_main_converts_a_manifest_from_s3_to_s3(
+    s3: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ndjson_parquet.converter.glue")
+    summary = glue.main(_job_argv(_upload_manifest(s3, INPUTS), "--LINEAGE", "true"))
+
+    assert summary.manifest_id == MANIFEST_ID
+    assert (summary.lines_read, summary.blank_lines) == (5, 1)
+    assert (summary.rows_written, summary.lines_quarantined) == (3, 1)
+    parquet = [k for k in _keys(s3, "output-bucket") if k.endswith(".parquet")]
+    assert parquet
+    assert all(k.startswith("events/dt=2024-03-05/") and MANIFEST_ID in k for k in parquet)
+    rows = []
+    for key in parquet:
+        body = s3.get_object(Bucket="output-bucket", Key=key)["Body"].read()
+        rows.extend(pq.read_table(io.BytesIO(body)).to_pylist())
+    assert sorted(r["id"] for r in rows) == [1, 2, 3]
+    assert {r["_manifest_id"] for r in rows} == {MANIFEST_ID}
+    assert {(r["_source_file"].rsplit("/", 1)[-1], r["_source_line"]) for r in rows} == {
+        ("a.ndjson", 1),
+        ("a.ndjson", 2),
+        ("b.ndjson", 1),
+    }
+    # The summary object marks the output complete; the quarantine names file and line.
+    assert f"events/_summary/{MANIFEST_ID}.json" in _keys(s3, "output-bucket")
+    (q_key,) = _keys(s3, "quarantine-bucket")
+    record = json.loads(s3.get_object(Bucket="quarantine-bucket", Key=q_key)["Body"].read())
+    assert (record["source"], record["line"]) == (
+        "s3://input-bucket/incoming/2024-03-05/b.ndjson",
+        2,
+    )
+    # The summary is logged as one JSON document.
+    logged = [r.getMessage() for r in caplog.records if "conversion summary" in r.getMessage()]
+    assert len(logged) == 1
+    doc = json.loads(logged[0].split("conversion summary ", 1)[1])
+    assert doc["rows_written"] == 3
+    assert doc["counts_add_up"] is True
+
+
+def test_glue_retry_overwrites_its_own_files(s3: Any) -> None:
+    path = _upload_manifest(s3, INPUTS)
+    first = glue.main(_job_argv(path))
+    before = _keys(s3, "output-bucket")
+    # A retry is another job run (new JOB_RUN_ID): same names, nothing added.
+    again = glue.main([a.replace("jr_abc", "jr_retry") for a in _job_argv(path)])
+    assert _keys(s3, "output-bucket") == before
+    assert again.output_files == first.output_files
+
+
+def test_glue_main_raises_on_a_missing_input(s3: Any) -> None:
+    path = _upload_manifest(s3, INPUTS, missing=("incoming/2024-03-05/b.ndjson",))
+    with pytest.raises(Exception, match=r"NoSuchKey|Not Found|does not exist"):
+        glue.main(_job_argv(path))
+    assert not [k for k in _keys(s3, "output-bucket") if k.endswith(".parquet")]
+    assert not [k for k in _keys(s3, "output-bucket") if "_summary" in k]
+
+
+def test_glue_main_raises_when_the_error_rate_is_exceeded(s3: Any) -> None:
+    path = _upload_manifest(s3, INPUTS)
+    with pytest.raises(MaxErrorRateExceeded):
+        glue.main(_job_argv(path, "--MAX_ERROR_RATE", "0.1"))
+    assert _keys(s3, "output-bucket") == []
+
+
+def test_glue_main_raises_on_a_missing_manifest(s3: Any) -> None:
+    with pytest.raises(ManifestError, match=re.escape("s3://manifest-bucket/nope.json")):
+        glue.main(_job_argv("s3://manifest-bucket/nope.json"))
+
+
+def test_glue_script_runs_main_with_sys_argv(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = Path(glue.__file__).with_name("glue_script.py")
+    monkeypatch.setattr(sys, "argv", [str(script), *_job_argv(_upload_manifest(s3, INPUTS))[1:]])
+    runpy.run_path(str(script), run_name="__main__")
+    assert f"events/_summary/{MANIFEST_ID}.json" in _keys(s3, "output-bucket")

@@ -109,11 +109,13 @@ def spark_context() -> Iterator[Any]:
     # Local-mode executors are separate Python processes: make them run this interpreter.
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     conf = (
         pyspark.SparkConf()
         .setMaster("local[2]")
         .setAppName("ndjson-parquet-test")
         .set("spark.ui.enabled", "false")
+        .set("spark.ui.showConsoleProgress", "false")
         .set("spark.sql.shuffle.partitions", "2")
         .set("spark.driver.host", "127.0.0.1")
         .set("spark.driver.bindAddress", "127.0.0.1")
@@ -154,8 +156,8 @@ def test_spark_run_unifies_schema_and_is_deterministic(spark_context: Any, tmp_p
     assert len(parquet) >= 2  # both shares wrote files
 
     schemas = [pq.read_schema(p) for p in parquet]
-    assert all(s.equals(schemas[0], check_metadata=False) for s in schemas)
-    assert schemas[0].equals(summary.schema, check_metadata=False)
+    assert all(s.equals(schemas[0], check_metadata=True) for s in schemas)
+    assert schemas[0].equals(summary.arrow_schema, check_metadata=False)
 
     rows = {r["id"]: r for p in parquet for r in pq.read_table(p).to_pylist()}
     assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7]

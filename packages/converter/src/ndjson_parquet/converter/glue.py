@@ -200,7 +200,7 @@ def convert_options(args: GlueJobArgs) -> ConvertOptions:
 
 @dataclass(slots=True)
 class _GlueRuntime:
-    """Spark and Glue handles when the job runs on Glue (or on an active Spark context)."""
+    """The Spark context (and the Glue job) when running on Glue; nothing otherwise."""
 
     spark_context: Any = None
     job: Any = None
@@ -211,8 +211,8 @@ class _GlueRuntime:
             from awsglue.context import GlueContext
             from awsglue.job import Job
             from pyspark.context import SparkContext
-        except ImportError:
-            return cls(spark_context=spark_context or _active_spark_context())
+        except ImportError:  # plain Python: in-process, unless a Spark context was handed in
+            return cls(spark_context=spark_context)
         sc = spark_context or SparkContext.getOrCreate()
         job = None
         if args.job_name:
@@ -225,15 +225,6 @@ class _GlueRuntime:
             self.job.commit()
 
 
-def _active_spark_context() -> Any:
-    """The running SparkContext if this process has one (never starts one)."""
-    if "pyspark" not in sys.modules:
-        return None
-    from pyspark import SparkContext
-
-    return SparkContext._active_spark_context
-
-
 def summary_json(summary: Summary) -> str:
     """One line of JSON: what the Glue log shows and what operators grep for."""
     return json.dumps(summary.to_dict(), default=str, separators=(",", ":"))
@@ -242,8 +233,10 @@ def summary_json(summary: Summary) -> str:
 def main(argv: Sequence[str] | None = None, *, spark_context: Any = None) -> Summary:
     """Run one conversion from Glue job arguments and return its `Summary`.
 
-    With more than one Spark executor and more than one file, the manifest's files are spread
-    over the executors (`ndjson_parquet.converter.spark`); otherwise they are converted here.
+    On Glue (awsglue importable) the job's Spark context is used; elsewhere `spark_context` may
+    hand one in. With more than one Spark core and more than one file, the manifest's files are
+    spread over the executors (`ndjson_parquet.converter.spark`); otherwise they are converted
+    in this process.
     Raises on any failure so that the Glue job run fails.
     """
     if not logging.getLogger().handlers:
