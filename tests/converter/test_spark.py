@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -106,10 +107,20 @@ FILES = {
 @pytest.fixture(scope="module")
 def spark_context() -> Iterator[Any]:
     pyspark = pytest.importorskip("pyspark")
-    # Local-mode executors are separate Python processes: make them run this interpreter.
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Local-mode executors are separate Python processes that inherit the environment of the
+    # moment the context starts: this interpreter, and fake credentials (the endpoint of a
+    # test's moto server is passed on with each task; credentials never are).
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     conf = (
         pyspark.SparkConf()
         .setMaster("local[2]")
@@ -126,6 +137,8 @@ def spark_context() -> Iterator[Any]:
         yield sc
     finally:
         sc.stop()
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _inputs(tmp_path: Path) -> list[str]:
@@ -176,3 +189,94 @@ def test_spark_run_unifies_schema_and_is_deterministic(spark_context: Any, tmp_p
     assert sorted(again.output_files) == parquet
     total = sum(pq.read_metadata(p).num_rows for p in parquet)
     assert total == expected_rows
+
+
+# --- the Glue entrypoint on Spark, with S3 on a moto server ---------------------------------------
+
+
+@pytest.fixture
+def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A moto server on a free loopback port: Spark's Python workers reach it over HTTP."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from ndjson_parquet.converter import storage
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+    storage.reset_clients()
+    try:
+        client = boto3.client("s3")
+        for bucket in ("input-bucket", "manifest-bucket", "output-bucket"):
+            client.create_bucket(Bucket=bucket)
+        yield client
+    finally:
+        server.stop()
+        storage.reset_clients()
+
+
+@pytest.mark.slow
+def test_glue_main_spreads_a_manifest_over_spark(spark_context: Any, moto_s3: Any) -> None:
+    from ndjson_parquet.converter import glue
+
+    files = []
+    for name, rows in FILES.items():
+        key = f"incoming/2024-03-05/{name}"
+        body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+        etag = moto_s3.put_object(Bucket="input-bucket", Key=key, Body=body)["ETag"].strip('"')
+        files.append(ManifestFile(bucket="input-bucket", key=key, size=len(body), etag=etag))
+    manifest = Manifest.build(
+        MANIFEST_ID, "2024-03-05", files, created_at=datetime(2024, 3, 6, tzinfo=UTC)
+    )
+    moto_s3.put_object(Bucket="manifest-bucket", Key=manifest.s3_key(), Body=manifest.to_json())
+    # A part left by an earlier, in-process attempt of the same manifest.
+    stale = f"events/dt=2024-03-05/{MANIFEST_ID}-00000.parquet"
+    moto_s3.put_object(Bucket="output-bucket", Key=stale, Body=b"old")
+    argv = [
+        "glue_script.py",
+        "--JOB_NAME",
+        "converter",
+        "--MANIFEST_PATH",
+        f"s3://manifest-bucket/{manifest.s3_key()}",
+        "--OUTPUT_URI",
+        "s3://output-bucket/events/",
+        "--LINEAGE",
+        "true",
+    ]
+
+    summary = glue.main(argv, spark_context=spark_context)
+
+    def keys() -> list[str]:
+        listing = moto_s3.list_objects_v2(Bucket="output-bucket").get("Contents", [])
+        return sorted(o["Key"] for o in listing)
+
+    parquet = [k for k in keys() if k.endswith(".parquet")]
+    assert stale not in parquet
+    assert [k for k in keys() if "/_summary/" in k] == [f"events/_summary/{MANIFEST_ID}.json"]
+    # Two shares (4 small files), each named from the manifest id and its index.
+    assert {k.rsplit("/", 1)[1].rsplit("-", 1)[0] for k in parquet} == {
+        f"{MANIFEST_ID}-s000",
+        f"{MANIFEST_ID}-s001",
+    }
+    assert sorted(summary.output_files) == [f"s3://output-bucket/{k}" for k in parquet]
+    tables = [
+        pq.read_table(io.BytesIO(moto_s3.get_object(Bucket="output-bucket", Key=k)["Body"].read()))
+        for k in parquet
+    ]
+    assert all(t.schema.equals(tables[0].schema, check_metadata=True) for t in tables)
+    rows = [r for t in tables for r in t.to_pylist()]
+    assert sorted(r["id"] for r in rows) == [1, 2, 3, 4, 5, 6, 7]
+    assert {r["_manifest_id"] for r in rows} == {MANIFEST_ID}
+    assert tables[0].schema.names[-3:] == ["_source_file", "_source_line", "_manifest_id"]
+    assert summary.rows_written == 7
+    assert summary.manifest_id == MANIFEST_ID
+
+    written = moto_s3.get_object(Bucket="output-bucket", Key=f"events/_summary/{MANIFEST_ID}.json")[
+        "Body"
+    ].read()
+    assert json.loads(written)["rows_written"] == 7
+
+    glue.main(argv, spark_context=spark_context)
+    assert [k for k in keys() if k.endswith(".parquet")] == parquet
