@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -220,3 +221,36 @@ def test_missing_manifest_fails(s3: Any, capsys: pytest.CaptureFixture[str]) -> 
     _, stderr = capsys.readouterr()
     assert code == EXIT_FAILED
     assert "s3://manifest-bucket/nope.json" in stderr
+
+
+@pytest.mark.parametrize(
+    ("tty", "as_json", "expect_bar"),
+    [(True, False, True), (True, True, False), (False, False, False)],
+)
+def test_progress_bar_only_on_a_terminal_without_json(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tty: bool,
+    as_json: bool,
+    expect_bar: bool,
+) -> None:
+    import ndjson_parquet.converter as converter
+
+    real_convert = converter.convert
+    seen: list[Any] = []
+
+    def spy(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
+        seen.append(progress)
+        return real_convert(*args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(converter, "convert", spy)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: tty)
+    src = _write(tmp_path, "a.ndjson", GOOD_A)
+    argv = [src, "--output", str(tmp_path / "out"), *(["--json"] if as_json else [])]
+    assert main(argv) == EXIT_OK
+    assert len(seen) == 1
+    assert callable(seen[0]) is expect_bar
+    out, _ = capsys.readouterr()
+    if as_json:
+        assert json.loads(out)["rows_written"] == 2

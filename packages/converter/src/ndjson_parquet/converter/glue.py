@@ -239,12 +239,6 @@ def main(argv: Sequence[str] | None = None, *, spark_context: Any = None) -> Sum
     in this process.
     Raises on any failure so that the Glue job run fails.
     """
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO,
-            stream=sys.stdout,
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        )
     argv = list(sys.argv if argv is None else argv)
     started = time.monotonic()
     try:
