@@ -42,7 +42,7 @@ from ndjson_parquet.converter.schema import (
     schema_to_json,
     unify_into,
 )
-from ndjson_parquet.converter.sources import Source, iter_chunks, resolve_sources
+from ndjson_parquet.converter.sources import Source, iter_chunks, prefetch, resolve_sources
 from ndjson_parquet.converter.writer import Part, PartWriter, WriterSettings
 
 LINEAGE_FIELDS = (
@@ -141,6 +141,8 @@ class _Run:
             ),
         )
         self.digest = None if (options.run_id or manifest) else hashlib.sha256()
+        self._final: pa.Schema | None = None
+        self._final_for: pa.Schema | None = None
 
     def _add_drift(self, entries: list[Drift]) -> None:
         for d in entries:
@@ -155,8 +157,8 @@ class _Run:
             if self.digest is not None:
                 self.digest.update(source.location.encode() + b"\0")
             done_before = self.bytes_read
-            for chunk in iter_chunks(source, self.options.chunk_bytes, self.digest):
-                self._chunk(source, chunk.data, chunk.first_line)
+            for chunk in prefetch(iter_chunks(source, self.options.chunk_bytes, self.digest)):
+                self._chunk(source, chunk.data, chunk.first_line, chunk.lines)
                 self.bytes_read = done_before + chunk.source_bytes
                 self._report(files_done - 1, bytes_total)
             self._report(files_done, bytes_total)
@@ -174,8 +176,8 @@ class _Run:
                 )
             )
 
-    def _chunk(self, source: Source, data: bytes, first_line: int) -> None:
-        parsed = self.parser.parse(data, first_line, source.location, self.schema)
+    def _chunk(self, source: Source, data: bytes, first_line: int, lines: int) -> None:
+        parsed = self.parser.parse(data, first_line, source.location, self.schema, lines)
         self.lines += parsed.lines
         self.blank += parsed.blank
         for bad in parsed.bad:
@@ -206,10 +208,15 @@ class _Run:
         if drift:
             self._add_drift([_locate(d, piece) for d in drift])
         self.schema = schema
-        table = conform_table(piece.table, schema, piece.schema)
-        out_schema = schema
+        if schema is not self._final_for or self._final is None:
+            # Parts are written with the schema as it would be final now, so that in the
+            # common case (no later change) no part needs rewriting.
+            self._final, _ = finalize_schema(schema)
+            self._final_for = schema
+        out_schema = self._final
+        table = conform_table(piece.table, out_schema, piece.schema)
         if self.options.lineage:
-            table, out_schema = self._with_lineage(table, schema, source, piece.lines)
+            table, out_schema = self._with_lineage(table, out_schema, source, piece.lines)
         self.rows += table.num_rows
         if self.options.partition_by:
             for value, rows in split_by_partition(table, self.options.partition_by):

@@ -8,6 +8,7 @@ timestamps and change the text). Only if that fails are lines looked at one by o
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -135,8 +136,23 @@ def _untimestamp(f: pa.Field, keep: pa.Field | None) -> pa.Field | None:
     return pa.field(f.name, t)
 
 
-def read_arrow(data: bytes, hint: pa.Schema | None, block_size: int) -> pa.Table:
-    """pyarrow's reader with `hint` explicit and ISO-8601 text kept as text; raises ArrowInvalid."""
+def read_arrow(
+    data: bytes, hint: pa.Schema | None, block_size: int, fallback: pa.Schema | None = None
+) -> pa.Table:
+    """pyarrow's reader with `hint` explicit and ISO-8601 text kept as text; raises ArrowInvalid.
+
+    When the data does not fit `hint`, it is read again with only `fallback` explicit, so that
+    a type conflict is reported with its column ("Column(/a) changed from number to string").
+    """
+    try:
+        return _read_arrow(data, hint, block_size)
+    except pa.ArrowInvalid:
+        if hint is None or hint is fallback:
+            raise
+    return _read_arrow(data, fallback, block_size)
+
+
+def _read_arrow(data: bytes, hint: pa.Schema | None, block_size: int) -> pa.Table:
     explicit = _explicit_schema(hint)
     read_options = pj.ReadOptions(block_size=block_size)
     for _ in range(4):
@@ -160,7 +176,10 @@ def _rounded_rows(array: pa.Array) -> np.ndarray | None:
     """Rows holding an integral double beyond ±2^53 (maybe a rounded integer literal)."""
     t = array.type
     if pa.types.is_floating(t):
-        if len(array) == 0:
+        if len(array) == array.null_count:
+            return None
+        mm = pc.min_max(array).as_py()
+        if max(abs(mm["min"]), abs(mm["max"])) < MAX_EXACT_FLOAT_INT:
             return None
         values = array.to_numpy(zero_copy_only=False)
         big = np.abs(values) >= MAX_EXACT_FLOAT_INT
@@ -240,9 +259,125 @@ def marked_schema(table: pa.Table) -> pa.Schema:
     fields = []
     for f, col in zip(table.schema, table.columns, strict=True):
         if _has_int(f.type):
-            f = _mark_wide(col.combine_chunks() if col.num_chunks != 1 else col.chunk(0), f)
+            for chunk in col.chunks:
+                f = _mark_wide(chunk, f)
         fields.append(f)
     return pa.schema(fields)
+
+
+def _checked_utf8(table: pa.Table) -> pa.Table:
+    """The table, or ArrowInvalid: pyarrow's reader does not validate UTF-8 in names or strings."""
+    try:
+        table.validate(full=True)
+        for f in table.schema:
+            str(f.type)  # decodes nested field names
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise pa.ArrowInvalid(f"invalid UTF-8: {exc}") from None
+    return table
+
+
+# --- type conflicts inside a chunk ---------------------------------------------------------------
+
+_CONFLICT = re.compile(r"Column\((/[^)]*)\) changed from")
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _kinds_at(value: object, parts: list[str]) -> set[str]:
+    if not parts:
+        return {_kind(value)} - {"null"}
+    head, rest = parts[0], parts[1:]
+    if head == "[]":
+        if not isinstance(value, list):
+            return set()
+        out: set[str] = set()
+        for v in value:
+            out |= _kinds_at(v, rest)
+        return out
+    if not isinstance(value, dict):
+        return set()
+    return _kinds_at(value.get(head), rest)
+
+
+_KIND_OF_FIRST_BYTE = {
+    ord('"'): "string",
+    ord("{"): "object",
+    ord("["): "array",
+    ord("t"): "boolean",
+    ord("f"): "boolean",
+    ord("n"): "",
+    **{c: "number" for c in b"-0123456789"},
+}
+
+
+def _key_pattern(path: str) -> re.Pattern[bytes] | None:
+    """A pattern finding the value's first byte after the path's last key (None for lists)."""
+    parts = path.strip("/").split("/")
+    if "[]" in parts or not parts[-1]:
+        return None
+    key = parts[-1].replace("~1", "/").replace("~0", "~")
+    return re.compile(re.escape(orjson.dumps(key)) + rb"\s*:\s*(.)")
+
+
+def _group_by_kind(lines: list[tuple[int, bytes]], path: str) -> list[list[tuple[int, bytes]]]:
+    """Lines grouped by the JSON kind of the value at a reader column path ("/a/b", "/a/[]/b").
+
+    For object paths the kind is read from the bytes after the key (a heuristic: the same key
+    elsewhere in a line can mislead it, and a wrong group simply fails to read and is split
+    again). For paths into lists each line is parsed; lines mixing kinds inside one list form
+    a group of their own. Lines without a value join the first group.
+    """
+    pattern = _key_pattern(path)
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/")]
+    groups: dict[str, list[tuple[int, bytes]]] = {}
+    empty: list[tuple[int, bytes]] = []
+    for item in lines:
+        if pattern is not None:
+            m = pattern.search(item[1])
+            key = _KIND_OF_FIRST_BYTE.get(m.group(1)[0], "?") if m else ""
+        else:
+            try:
+                kinds = _kinds_at(orjson.loads(item[1]), parts)
+            except orjson.JSONDecodeError:
+                kinds = {"?", "!"}
+            key = "" if not kinds else next(iter(kinds)) if len(kinds) == 1 else "mixed"
+        if not key:
+            empty.append(item)
+        else:
+            groups.setdefault(key, []).append(item)
+    out = list(groups.values())
+    if not out:
+        return [empty]
+    if empty:
+        out[0] = sorted(out[0] + empty)
+    return out
+
+
+def group_lines(
+    lines: list[tuple[int, bytes]], paths: Sequence[str]
+) -> list[list[tuple[int, bytes]]]:
+    """Lines grouped by the kinds of the values at several paths, at most 16 groups."""
+    groups = [lines]
+    for path in paths:
+        nxt: list[list[tuple[int, bytes]]] = []
+        for g in groups:
+            nxt.extend(_group_by_kind(g, path))
+        if len(nxt) > 16:
+            break
+        groups = nxt
+    return groups
 
 
 # --- the chunk parser ---------------------------------------------------------------------------
@@ -257,14 +392,43 @@ class ChunkParser:
         self.declared = declared
         self.block_size = block_size
         self.exact_piece_lines = exact_piece_lines
+        # Reader column paths seen with values of different kinds: later chunks are grouped
+        # by them up front instead of failing first.
+        self.conflicts: list[str] = []
+
+    def _note_conflict(self, path: str) -> None:
+        if path not in self.conflicts and len(self.conflicts) < 8:
+            self.conflicts.append(path)
 
     def parse(
-        self, data: bytes, first_line: int, source: str, hint: pa.Schema | None
+        self,
+        data: bytes,
+        first_line: int,
+        source: str,
+        hint: pa.Schema | None,
+        line_count: int | None = None,
     ) -> ParsedChunk:
-        out = ParsedChunk(lines=count_lines(data))
+        out = ParsedChunk(lines=count_lines(data) if line_count is None else line_count)
         if not out.lines:
             return out
-        table = self._try_fast(data, hint)
+        if self.conflicts:
+            lines_in = self._non_blank(out, data, first_line)
+            groups = group_lines(lines_in, self.conflicts)
+            if len(groups) > 1:
+                for group in groups:
+                    self._pieces(out, group, source, hint)
+                return out
+            table, error = self._try_fast(data, hint)
+        else:
+            table, error = self._try_fast(data, hint)
+            lines_in = None
+        if error is not None and _CONFLICT.search(error):
+            # Valid lines whose types differ: group them instead of looking at each line.
+            if lines_in is None:
+                lines_in = self._non_blank(out, data, first_line)
+            self._pieces(out, lines_in, source, hint, error)
+            return out
+        out.blank = 0
         lines: np.ndarray | None = None
         if table is not None:
             if table.num_rows == out.lines:
@@ -279,16 +443,17 @@ class ChunkParser:
         self._slow(out, data, first_line, source, hint)
         return out
 
-    def _try_fast(self, data: bytes, hint: pa.Schema | None) -> pa.Table | None:
+    def _try_fast(self, data: bytes, hint: pa.Schema | None) -> tuple[pa.Table | None, str | None]:
         try:
-            # pyarrow's reader does not validate UTF-8 in strings; Python's check is fast.
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        try:
-            return read_arrow(data, hint, self.block_size)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
+            return _checked_utf8(read_arrow(data, hint, self.block_size, self.declared)), None
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            return None, str(exc)
+
+    def _non_blank(self, out: ParsedChunk, data: bytes, first_line: int) -> list[tuple[int, bytes]]:
+        parts = self._split(data)
+        lines = [(first_line + i, raw) for i, raw in enumerate(parts) if raw.strip(_WS)]
+        out.blank = len(parts) - len(lines)
+        return lines
 
     @staticmethod
     def _split(data: bytes) -> list[bytes]:
@@ -366,26 +531,46 @@ class ChunkParser:
         self._pieces(out, good, source, hint)
 
     def _pieces(
-        self, out: ParsedChunk, lines: list[tuple[int, bytes]], source: str, hint: pa.Schema | None
+        self,
+        out: ParsedChunk,
+        lines: list[tuple[int, bytes]],
+        source: str,
+        hint: pa.Schema | None,
+        known_error: str | None = None,
     ) -> None:
-        """Read valid JSON object lines, halving on failure down to the exact path."""
+        """Read non-blank lines; on a type conflict group the lines by the conflicting value's
+        kind, on other failures halve, down to the exact path for small pieces."""
         if not lines:
             return
-        if len(lines) > self.exact_piece_lines:
-            raws = [raw for _, raw in lines]
-            try:
-                table = read_arrow(b"\n".join(raws), hint, self.block_size)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                table = None
-            if table is not None and table.num_rows == len(lines):
-                numbers = np.array([n for n, _ in lines], dtype=np.int64)
-                self._add_checked(out, table, numbers, None, 0, source, hint, raws)
-                return
-            mid = len(lines) // 2
-            self._pieces(out, lines[:mid], source, hint)
-            self._pieces(out, lines[mid:], source, hint)
+        if len(lines) <= self.exact_piece_lines:
+            self._exact(out, lines, source)
             return
-        self._exact(out, lines, source)
+        raws = [raw for _, raw in lines]
+        error = known_error
+        if error is None:
+            try:
+                table = _checked_utf8(
+                    read_arrow(b"\n".join(raws), hint, self.block_size, self.declared)
+                )
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                error = str(exc)
+            else:
+                if table.num_rows == len(lines):
+                    numbers = np.array([n for n, _ in lines], dtype=np.int64)
+                    self._add_checked(out, table, numbers, None, 0, source, hint, raws)
+                    return
+                error = "row count differs"
+        conflict = _CONFLICT.search(error)
+        if conflict is not None:
+            self._note_conflict(conflict.group(1))
+            groups = _group_by_kind(lines, conflict.group(1))
+            if len(groups) > 1:
+                for group in groups:
+                    self._pieces(out, group, source, hint)
+                return
+        mid = len(lines) // 2
+        self._pieces(out, lines[:mid], source, hint)
+        self._pieces(out, lines[mid:], source, hint)
 
 
 __all__ = ["BadLine", "ChunkParser", "LineError", "ParsedChunk", "Piece", "count_lines"]

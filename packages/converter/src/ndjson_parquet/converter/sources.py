@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -71,8 +74,43 @@ class Chunk:
 
     data: bytes
     first_line: int
+    # Number of lines (the last one may lack its newline).
+    lines: int
     # Compressed bytes consumed from the source so far (for progress).
     source_bytes: int
+
+
+def prefetch(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """The same chunks, read ahead on a thread (file and network reads release the GIL)."""
+    q: queue.Queue[Chunk | BaseException | None] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                q.put(chunk)
+            q.put(None)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=produce, name="ndjson-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                q.get(timeout=0.05)
+        thread.join()
 
 
 def iter_chunks(
@@ -105,10 +143,11 @@ def iter_chunks(
                 carry = data
                 continue
             body, carry = data[: cut + 1], data[cut + 1 :]
-            yield Chunk(body, line, counted.bytes_read)
-            line += body.count(b"\n")
+            n = body.count(b"\n")
+            yield Chunk(body, line, n, counted.bytes_read)
+            line += n
         if carry:
-            yield Chunk(carry, line, counted.bytes_read)
+            yield Chunk(carry, line, carry.count(b"\n") + 1, counted.bytes_read)
     finally:
         stream.close()
         if stream is not counted:

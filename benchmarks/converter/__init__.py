@@ -1,0 +1,1 @@
+"""NDJSON → Parquet benchmark: ndjson-parquet against DuckDB, polars and pyarrow."""
