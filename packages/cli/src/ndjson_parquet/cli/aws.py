@@ -26,7 +26,7 @@ class AwsTarget:
         """A boto3 client; `endpoint_url=None` lets boto3 honour AWS_ENDPOINT_URL itself."""
         session = boto3.session.Session(region_name=self.region)
         return session.client(
-            service,  # type: ignore[call-overload]
+            service,
             endpoint_url=self.endpoint_url,
             config=Config(retries={"max_attempts": 5, "mode": "standard"}),
         )

@@ -16,13 +16,23 @@ class InjectedGlueFailure(RuntimeError):
 
 @dataclass
 class FaultPlan:
-    """Which runs fail on purpose: the first `fail_first` runs, or all of them."""
+    """Which runs fail on purpose: the first `fail_first` runs under this plan, or all."""
 
     fail_first: int = 0
     fail_always: bool = False
+    _failed: int = field(default=0, repr=False)
 
-    def should_fail(self, run_number: int) -> bool:
-        return self.fail_always or run_number <= self.fail_first
+    def should_fail(self) -> bool:
+        """Whether the next run fails (counts it; call once per run, under the runner's lock)."""
+        if self.fail_always:
+            return True
+        if self._failed < self.fail_first:
+            self._failed += 1
+            return True
+        return False
+
+    def describe(self) -> str:
+        return "--fail-always" if self.fail_always else f"--fail-first {self.fail_first}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +78,14 @@ class GlueJobRunner:
             self._count += 1
             number = self._count
             self._active += 1
+            inject = self.faults.should_fail()
         manifest_path = _argument(arguments, GlueArg.MANIFEST_PATH)
         started = time.monotonic()
         try:
-            if self.faults.should_fail(number):
-                reason = (
-                    "--fail-always"
-                    if self.faults.fail_always
-                    else (f"--fail-first {self.faults.fail_first}")
+            if inject:
+                raise InjectedGlueFailure(
+                    f"injected failure of Glue run {number} ({self.faults.describe()})"
                 )
-                raise InjectedGlueFailure(f"injected failure of Glue run {number} ({reason})")
             argv = glue_argv({"--JOB_NAME": job_name, "--JOB_RUN_ID": run_id, **arguments})
             summary = glue.main(argv)
         except Exception as exc:

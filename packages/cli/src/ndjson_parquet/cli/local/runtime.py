@@ -280,7 +280,7 @@ class LocalPipeline:
             m.all_registered = now
         if m.all_registered is not None and m.all_manifested is None and not snapshot.files_pending:
             m.all_manifested = now
-        if m.first_execution is None and sum(snapshot.executions.values()):
+        if m.first_execution is None and snapshot.executions.total():
             m.first_execution = now
         if m.all_manifested is not None and self.is_idle(snapshot):
             m.all_ended = m.all_ended or now
