@@ -1,10 +1,10 @@
-"""`convert`: the converter's command line.
+"""Convert NDJSON files to Parquet: every line ends up in the output or in quarantine.
 
-`ndjson-parquet-convert SRC... --output DEST` stands alone; the operator command mounts the same
-arguments as `ndjson-parquet convert` through `add_arguments` and `run`.
+Stand-alone as `ndjson-parquet-convert SRC... --output DEST`; the operator command mounts the
+same arguments as `ndjson-parquet convert` (`add_arguments` and `run`).
 
-Exit codes: 0 converted; 1 the conversion failed; 2 bad usage; 3 the error rate passed
-`--max-error-rate` (nothing was committed).
+Exit codes: 0 converted; 1 the conversion failed; 2 bad usage; 3 more lines were bad than
+`--max-error-rate` allows (nothing was written).
 """
 
 from __future__ import annotations
