@@ -1,0 +1,1 @@
+"""End-to-end benchmark of the pipeline on the local emulated AWS."""

@@ -1,0 +1,184 @@
+"""Where the time goes end to end: upload, registration, manifests, executions, conversion.
+
+    python -m benchmarks.e2e.run                  # 1,000 files, 500 MB
+    python -m benchmarks.e2e.run --files 100 --mb 50
+
+Runs the whole pipeline on the local emulated AWS (moto server in this process, the real
+manifest builder, the real state machine in moto's interpreter, the real converter as the
+Glue job) with production manifest limits (200 files / 700 MB per manifest). Stages run one
+after the other so that each has its own wall time:
+
+1. generate  the seeded sample is written to a temporary folder (not part of the pipeline)
+2. upload    PutObject of every file; S3 notifies the queue
+3. register  the queue is drained through the Lambda handler (batches of 10): files are
+             registered, manifests are cut at the file-count threshold and their
+             executions started, so conversions already run during this stage
+4. flush     the flush function cuts the remaining partial groups (MAX_WAIT_SECONDS=0)
+5. execute   until every execution has ended
+
+Conversion is reported separately: the sum of the Glue runs' durations and their wall span.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ndjson_parquet.cli.local.resources import LocalSettings
+from ndjson_parquet.cli.local.runtime import LocalPipeline
+from ndjson_parquet.cli.local.sample import SampleInfo, SampleSpec, generate
+from ndjson_parquet.cli.local.server import Emulator
+from ndjson_parquet.common.settings import Defaults
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    note: str = ""
+
+
+def _write_sample(spec: SampleSpec, folder: Path) -> SampleInfo:
+    info = SampleInfo()
+    for sample_file in generate(spec, info):
+        target = folder / sample_file.key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(sample_file.body)
+    return info
+
+
+def run(files: int, mb: float, dates: int, timeout: float, console: Console) -> list[Stage]:
+    stages: list[Stage] = []
+    spec = SampleSpec(files=files, total_bytes=int(mb * 1_000_000), dates=dates, malformed=0)
+    with tempfile.TemporaryDirectory(prefix="ndjson-parquet-bench-") as tmp:
+        folder = Path(tmp)
+        t0 = time.monotonic()
+        info = _write_sample(spec, folder)
+        stages.append(
+            Stage(
+                "generate",
+                time.monotonic() - t0,
+                f"{info.files} files, {info.bytes / 1e6:.0f} MB, {info.lines:,} lines",
+            )
+        )
+
+        with Emulator() as emulator:
+            emulator.set_env(
+                {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+            )
+            pipeline = LocalPipeline(
+                emulator,
+                environment="bench",
+                settings=LocalSettings(
+                    max_files_per_manifest=Defaults.MAX_FILES_PER_MANIFEST,
+                    max_bytes_per_manifest=Defaults.MAX_BYTES_PER_MANIFEST,
+                    max_wait_seconds=0,
+                ),
+                flush_interval=0.5,
+            ).deploy()
+
+            t0 = time.monotonic()
+            pipeline.upload_directory(folder)
+            elapsed = time.monotonic() - t0
+            stages.append(Stage("upload", elapsed, f"{info.bytes / 1e6 / elapsed:.0f} MB/s"))
+
+            t0 = time.monotonic()
+            handled = pipeline.mapping.drain(max_batches=10**6)
+            elapsed = time.monotonic() - t0
+            stats = pipeline.mapping.stats
+            stages.append(
+                Stage(
+                    "register",
+                    elapsed,
+                    f"{handled} messages in {stats.invocations} invocations, "
+                    f"{info.files / elapsed:.0f} files/s",
+                )
+            )
+
+            t0 = time.monotonic()
+            while pipeline.snapshot().files_pending:
+                pipeline.flush()
+                if time.monotonic() - t0 > timeout:
+                    raise TimeoutError("files still pending")
+            snapshot = pipeline.snapshot()
+            stages.append(
+                Stage("flush", time.monotonic() - t0, f"{snapshot.manifest_total} manifests in all")
+            )
+
+            t0 = time.monotonic()
+            snapshot = pipeline.run_until_idle(timeout=timeout)
+            stages.append(Stage("execute", time.monotonic() - t0, _executions(snapshot.executions)))
+
+            records = list(pipeline.runner.records)
+            ok = [r for r in records if r.succeeded]
+            rows = sum(int(r.summary.get("rows_written", 0)) for r in ok)
+            conversion = sum(r.seconds for r in ok)
+            stages.append(
+                Stage(
+                    "conversion (sum of runs)",
+                    conversion,
+                    f"{len(ok)} Glue runs, {rows:,} rows, "
+                    f"{info.bytes / 1e6 / conversion:.1f} MB per run-second"
+                    if conversion
+                    else "",
+                )
+            )
+            span = _execution_span(pipeline)
+            stages.append(
+                Stage("executions (first start → last end)", span, "overlaps register/flush")
+            )
+            if rows != info.lines:
+                console.print(f"[red]rows written {rows} != lines uploaded {info.lines}[/]")
+            pipeline.close()
+    return stages
+
+
+def _executions(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+
+
+def _execution_span(pipeline: LocalPipeline) -> float:
+    executions = pipeline.executions()
+    starts = [e["startDate"] for e in executions if e.get("startDate")]
+    stops = [e["stopDate"] for e in executions if e.get("stopDate")]
+    if not starts or not stops:
+        return 0.0
+    return float((max(stops) - min(starts)).total_seconds())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--mb", type=float, default=500.0)
+    parser.add_argument("--dates", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=3600.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    console = Console()
+    started = time.monotonic()
+    stages = run(args.files, args.mb, args.dates, args.timeout, console)
+    table = Table(title=f"end to end: {args.files} files, {args.mb:.0f} MB ({os.cpu_count()} CPUs)")
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    table.add_column("")
+    for stage in stages:
+        table.add_row(stage.name, f"{stage.seconds:.1f}", stage.note)
+    table.add_section()
+    table.add_row("total wall", f"{time.monotonic() - started:.1f}", "")
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
