@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import queue
 import threading
@@ -49,23 +50,34 @@ def resolve_sources(sources: Manifest | Sequence[str | os.PathLike[str]]) -> lis
     return out
 
 
-class _Hashing:
-    """A byte stream wrapper that feeds what is read into a hash."""
+class _Hashing(io.RawIOBase):
+    """A byte stream wrapper that counts what is read and feeds it into a hash."""
 
     def __init__(self, raw: IO[bytes], digest: hashlib._Hash | None) -> None:
+        super().__init__()
         self.raw = raw
         self.digest = digest
         self.bytes_read = 0
 
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        data = self.raw.read(-1 if n is None else n)
         self.bytes_read += len(data)
         if self.digest is not None:
             self.digest.update(data)
         return data
 
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
     def close(self) -> None:
-        self.raw.close()
+        if not self.closed:
+            self.raw.close()
+        super().close()
 
 
 @dataclass(slots=True)
@@ -150,5 +162,4 @@ def iter_chunks(
             yield Chunk(carry, line, carry.count(b"\n") + 1, counted.bytes_read)
     finally:
         stream.close()
-        if stream is not counted:
-            counted.close()
+        counted.close()

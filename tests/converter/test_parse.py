@@ -1,0 +1,83 @@
+"""The chunk parser: fast path, quarantine, exact path and in-chunk conflicts."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ndjson_parquet.converter.parse import ChunkParser, ParsedChunk
+from ndjson_parquet.converter.schema import is_json_text
+
+
+def parse(data: bytes, hint: pa.Schema | None = None, piece: int = 4) -> ParsedChunk:
+    return ChunkParser(declared=None, block_size=1 << 20, exact_piece_lines=piece).parse(
+        data, 1, "src", hint
+    )
+
+
+def rows(out: ParsedChunk) -> dict[int, dict[str, object]]:
+    """Rows by line number."""
+    found: dict[int, dict[str, object]] = {}
+    for p in out.pieces:
+        for line, row in zip(p.lines.tolist(), p.table.to_pylist(), strict=True):
+            found[line] = row
+    return found
+
+
+def test_blank_lines_are_counted_and_line_numbers_kept() -> None:
+    out = parse(b'{"a":1}\n\n  \r\n{"a":2}\n')
+    assert (out.lines, out.blank, out.bad) == (4, 2, [])
+    assert rows(out) == {1: {"a": 1}, 4: {"a": 2}}
+
+
+def test_bad_lines_are_quarantined_with_reasons() -> None:
+    data = b'{"a":1}\nnot json\n[1,2]\n"s"\n{"a":"\xff"}\n{"a":1,"a":2}\n{"a":"\\ud800"}\n{"a":3}\n'
+    out = parse(data)
+    errors = {b.line: b.error for b in out.bad}
+    assert set(errors) == {2, 3, 4, 5, 6, 7}
+    assert "not valid JSON" in errors[2]
+    assert "array" in errors[3] and "string" in errors[4]
+    assert "UTF-8" in errors[5]
+    assert "duplicate key 'a'" in errors[6]
+    assert "surrogate" in errors[7]
+    assert rows(out) == {1: {"a": 1}, 8: {"a": 3}}
+
+
+def test_integers_beyond_int64_and_huge_floats_are_kept_exactly() -> None:
+    out = parse(b'{"a":99999999999999999999}\n{"a":1e400}\n{"a":-123456789012345678901234567890}\n')
+    assert out.bad == []
+    got = rows(out)
+    assert [got[i]["a"] for i in (1, 2, 3)] == [
+        "99999999999999999999",
+        "1e400",
+        "-123456789012345678901234567890",
+    ]
+    assert {(path, line) for path, line, _ in out.exact} == {("a", 1), ("a", 2), ("a", 3)}
+    assert all(is_json_text(p.schema.field("a")) for p in out.pieces)
+
+
+def test_integers_beyond_2_53_in_a_float_column_are_not_rounded() -> None:
+    out = parse(b'{"a":9007199254740993}\n{"a":0.5}\n', hint=pa.schema([("a", pa.float64())]))
+    got = rows(out)
+    assert got[1]["a"] == 9007199254740993
+    assert got[2]["a"] == 0.5
+
+
+def test_a_type_conflict_inside_a_chunk_keeps_every_value() -> None:
+    lines = [b'{"a":%d}' % i for i in range(40)] + [b'{"a":"x"}'] + [b'{"a":%d}' % i for i in range(40, 80)]
+    out = parse(b"\n".join(lines) + b"\n")
+    assert out.bad == []
+    got = rows(out)
+    assert len(got) == 81
+    assert got[41] == {"a": "x"} and got[81] == {"a": 79} and got[1] == {"a": 0}
+
+
+def test_iso_timestamps_stay_text() -> None:
+    out = parse(b'{"t":"2024-01-01T00:00:00","d":"2024-01-01","o":{"t":"2024-01-01T01:02:03Z"}}\n')
+    assert rows(out)[1] == {"t": "2024-01-01T00:00:00", "d": "2024-01-01", "o": {"t": "2024-01-01T01:02:03Z"}}
+
+
+def test_mixed_kinds_inside_one_list_take_the_exact_path() -> None:
+    out = parse(b"\n".join([b'{"l":[1,2]}'] * 10 + [b'{"l":[1,"a",{"b":true}]}']) + b"\n")
+    got = rows(out)
+    assert len(got) == 11 and out.bad == []
+    assert got[11]["l"] == ["1", '"a"', '{"b":true}']  # elements as JSON text
