@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson_parquet.common import Manifest, ManifestFile
+from ndjson_parquet.converter import ConvertOptions
 from ndjson_parquet.converter.spark import (
     MAX_SHARES,
     SHARE_TARGET_BYTES,
@@ -189,6 +190,58 @@ def test_spark_run_unifies_schema_and_is_deterministic(spark_context: Any, tmp_p
     assert sorted(again.output_files) == parquet
     total = sum(pq.read_metadata(p).num_rows for p in parquet)
     assert total == expected_rows
+
+
+@pytest.mark.slow
+def test_spark_error_rate_applies_to_all_shares_together(
+    spark_context: Any, tmp_path: Path
+) -> None:
+    from ndjson_parquet.converter import MaxErrorRateExceeded
+    from ndjson_parquet.converter.spark import convert_distributed, plan_shares
+
+    sources = _inputs(tmp_path)
+    bad = tmp_path / "in" / "bad.ndjson"
+    bad.write_text('{"id": 8}\nnot json\n')
+    sources.append(str(bad))
+    # One share alone is 1 bad line in 2; all shares together 1 in 9 (11%).
+    shares = plan_shares(sources, 2)
+    assert any(str(bad) in [f.location for f in s.sources] for s in shares)
+
+    out = tmp_path / "out"
+    summary = convert_distributed(
+        spark_context, sources, out, ConvertOptions(max_error_rate=0.2), shares=2
+    )
+    assert (summary.rows_written, summary.lines_quarantined) == (8, 1)
+    marker = out / "_summary" / f"{summary.run_id}.json"
+    assert marker.exists()
+
+    with pytest.raises(MaxErrorRateExceeded, match="1 of 9"):
+        convert_distributed(
+            spark_context, sources, out, ConvertOptions(max_error_rate=0.1), shares=2
+        )
+    # Nothing of the failed run is left, and no completion marker names missing files.
+    assert not list(out.rglob("*.parquet"))
+    assert not marker.exists()
+    assert not [p for p in (out / "_summary").glob("*") if p.is_file()]
+
+
+@pytest.mark.slow
+def test_spark_share_failure_fails_the_run_and_leaves_nothing(
+    spark_context: Any, tmp_path: Path
+) -> None:
+    from ndjson_parquet.converter import ConversionError
+    from ndjson_parquet.converter.spark import convert_distributed
+
+    sources = _inputs(tmp_path)
+    # Sized on the driver like any file, unreadable as NDJSON when its task opens it.
+    unreadable = tmp_path / "in" / "folder.ndjson"
+    unreadable.mkdir()
+    sources.append(str(unreadable))
+    out = tmp_path / "out"
+    with pytest.raises(ConversionError, match=r"1 of 2 shares failed: share \d: IsADirectory"):
+        convert_distributed(spark_context, sources, out, shares=2)
+    assert not list(out.rglob("*.parquet"))
+    assert not [p for p in out.rglob("_summary/*") if p.is_file()]
 
 
 # --- the Glue entrypoint on Spark, with S3 on a moto server ---------------------------------------

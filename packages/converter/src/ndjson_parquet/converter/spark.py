@@ -238,13 +238,13 @@ def convert_distributed(
     summaries = [r.summary for r in results if r.summary is not None]
     failed = [r for r in results if r.error is not None]
     if failed:
-        _discard(summaries, dest, plan)
+        _discard(summaries, dest, plan, base)
         detail = "; ".join(f"share {r.index}: {r.error}" for r in failed)
         raise ConversionError(f"{len(failed)} of {len(plan)} shares failed: {detail}")
     try:
         _check_error_rate(summaries, options.max_error_rate)
     except ConversionError:
-        _discard(summaries, dest, plan)
+        _discard(summaries, dest, plan, base)
         raise
 
     schema, drift = _unified_schema(summaries, options.lineage)
@@ -361,12 +361,17 @@ def _share_summaries(destination: str, plan: list[Share]) -> list[str]:
     return [summary_location(destination, share.run_id) for share in plan]
 
 
-def _discard(summaries: list[Summary], destination: str, plan: list[Share]) -> None:
-    """Remove what the shares of a failed run committed: the run as a whole commits nothing."""
-    from ndjson_parquet.converter import storage
+def _discard(summaries: list[Summary], destination: str, plan: list[Share], run_id: str) -> None:
+    """Remove what the shares of a failed run committed: the run as a whole commits nothing.
+
+    The shares have overwritten any files of an earlier attempt, so that attempt's summary
+    goes too: no completion marker may name files that are gone.
+    """
+    from ndjson_parquet.converter import storage, summary_location
 
     written = [f for s in summaries for f in (*s.output_files, *s.quarantine_files)]
-    storage.delete([*written, *_share_summaries(destination, plan)])
+    markers = [*_share_summaries(destination, plan), summary_location(destination, run_id)]
+    storage.delete([*written, *markers])
 
 
 def _commit(summary: Summary, plan: list[Share], quarantine: str | None, started: float) -> None:
