@@ -10,8 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ndjson_parquet.converter import ConvertOptions, Summary, convert
-from ndjson_parquet.converter import storage
+from ndjson_parquet.converter import ConvertOptions, Summary, convert, storage
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +21,7 @@ def _fresh_clients() -> Iterator[None]:
     storage.reset_clients()
 
 
-def read_rows(summary: Summary) -> list[dict[str, Any]]:
+def _read_rows(summary: Summary) -> list[dict[str, Any]]:
     """All rows of a run's output files."""
     tables = [pq.read_table(f) for f in summary.output_files if not f.startswith("s3://")]
     if not tables:
@@ -47,6 +46,6 @@ def run(tmp_path: Path) -> Run:
             p.write_bytes(content)
             paths.append(p)
         summary = convert(paths, tmp_path / f"out{n}", ConvertOptions(**options))
-        return summary, read_rows(summary)
+        return summary, _read_rows(summary)
 
     return _run

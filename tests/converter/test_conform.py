@@ -32,15 +32,22 @@ def test_values_become_json_text_that_parses_back_to_them() -> None:
 def test_nested_json_text_is_embedded_not_quoted() -> None:
     inner = pa.struct([pa.field("v", pa.string(), metadata={b"ndjson_parquet.encoding": b"json"})])
     src = pa.schema([pa.field("o", inner)])
-    table = pa.Table.from_arrays([pa.array([{"v": "[1,2]"}], pa.struct([("v", pa.string())]))], schema=src)
+    table = pa.Table.from_arrays(
+        [pa.array([{"v": "[1,2]"}], pa.struct([("v", pa.string())]))], schema=src
+    )
     out = conform_table(table, pa.schema([json_text_field("o")]), src)
     assert json.loads(out.column("o")[0].as_py()) == {"v": [1, 2]}
 
 
 def test_sliced_lists_and_structs_conform() -> None:
-    table = pa.table({"l": pa.array([[1], None, [2, 3]]), "s": pa.array([{"a": 1}, None, {"a": 2}])}).slice(1)
+    table = pa.table(
+        {"l": pa.array([[1], None, [2, 3]]), "s": pa.array([{"a": 1}, None, {"a": 2}])}
+    ).slice(1)
     target = pa.schema(
-        [pa.field("l", pa.list_(pa.float64())), pa.field("s", pa.struct([("a", pa.float64()), ("b", pa.bool_())]))]
+        [
+            pa.field("l", pa.list_(pa.float64())),
+            pa.field("s", pa.struct([("a", pa.float64()), ("b", pa.bool_())])),
+        ]
     )
     out = conform_table(table, target).to_pylist()
     assert out == [{"l": None, "s": None}, {"l": [2.0, 3.0], "s": {"a": 2.0, "b": None}}]

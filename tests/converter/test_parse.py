@@ -63,7 +63,11 @@ def test_integers_beyond_2_53_in_a_float_column_are_not_rounded() -> None:
 
 
 def test_a_type_conflict_inside_a_chunk_keeps_every_value() -> None:
-    lines = [b'{"a":%d}' % i for i in range(40)] + [b'{"a":"x"}'] + [b'{"a":%d}' % i for i in range(40, 80)]
+    lines = (
+        [b'{"a":%d}' % i for i in range(40)]
+        + [b'{"a":"x"}']
+        + [b'{"a":%d}' % i for i in range(40, 80)]
+    )
     out = parse(b"\n".join(lines) + b"\n")
     assert out.bad == []
     got = rows(out)
@@ -73,7 +77,11 @@ def test_a_type_conflict_inside_a_chunk_keeps_every_value() -> None:
 
 def test_iso_timestamps_stay_text() -> None:
     out = parse(b'{"t":"2024-01-01T00:00:00","d":"2024-01-01","o":{"t":"2024-01-01T01:02:03Z"}}\n')
-    assert rows(out)[1] == {"t": "2024-01-01T00:00:00", "d": "2024-01-01", "o": {"t": "2024-01-01T01:02:03Z"}}
+    assert rows(out)[1] == {
+        "t": "2024-01-01T00:00:00",
+        "d": "2024-01-01",
+        "o": {"t": "2024-01-01T01:02:03Z"},
+    }
 
 
 def test_mixed_kinds_inside_one_list_take_the_exact_path() -> None:

@@ -63,7 +63,7 @@ def test_null_takes_the_other_type_and_additions_are_reported_on_request() -> No
     assert schema.field("a").type == pa.int64()
     assert drift == []
     _, drift = unify_schemas([s(a=pa.null()), s(b=pa.string())], record_additions=True)
-    assert [(d.column, d.resolution) for d in drift] == [("b", "added")]
+    assert [(d.column, d.resolution) for d in drift] == [("b", "new field")]
 
 
 def test_finalize_maps_null_and_empty_struct() -> None:
@@ -98,7 +98,9 @@ def test_schema_json_round_trip_keeps_markers() -> None:
 
 def test_load_schema_reads_a_file_and_reports_bad_ones(tmp_path: Path) -> None:
     good = tmp_path / "schema.json"
-    good.write_text(json.dumps({"fields": [{"name": "id", "type": "int64"}, {"name": "p", "type": "json"}]}))
+    good.write_text(
+        json.dumps({"fields": [{"name": "id", "type": "int64"}, {"name": "p", "type": "json"}]})
+    )
     schema = load_schema(good)
     assert schema.field("id").type == pa.int64()
     assert is_json_text(schema.field("p"))

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -191,8 +192,9 @@ class _Run:
                         Drift(
                             path,
                             "number",
+                            "number",
                             "json",
-                            f"json: {literal} kept exactly as JSON text",
+                            f"{literal} has no exact int64/float64 form, kept as JSON text",
                             source.location,
                             line,
                         )
@@ -262,7 +264,7 @@ def _locate(d: Drift, piece: Piece) -> Drift:
     idx = pc.index(valid, True).as_py()
     if idx is None or idx < 0:
         return d
-    return Drift(d.column, d.from_type, d.to_type, d.resolution, d.file, int(piece.lines[idx]))
+    return dataclasses.replace(d, line=int(piece.lines[idx]))
 
 
 def _work_root(destination: str) -> str | None:

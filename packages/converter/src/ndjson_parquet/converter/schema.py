@@ -43,7 +43,9 @@ class Drift:
     """One schema conflict and how it was resolved."""
 
     column: str
+    # the type so far, the type of the new values, and the type both now have
     from_type: str
+    seen_type: str
     to_type: str
     resolution: str
     file: str | None = None
@@ -130,7 +132,8 @@ class _Unifier:
                 path,
                 describe_type(a),
                 describe_type(b),
-                f"{describe_type(to)}: {why}",
+                describe_type(to),
+                why,
                 o.file,
                 o.line,
             )
@@ -202,7 +205,15 @@ class _Unifier:
                 out.append(f.with_nullable(True))
                 if self.record_additions:
                     self.drift.append(
-                        Drift(sub, "absent", describe_type(f), "added", origin.file, origin.line)
+                        Drift(
+                            sub,
+                            "absent",
+                            describe_type(f),
+                            describe_type(f),
+                            "new field",
+                            origin.file,
+                            origin.line,
+                        )
                     )
             else:
                 out[i] = self.field(out[i], f, sub, origin)
@@ -252,7 +263,7 @@ def _finalize_field(f: pa.Field, path: str, drift: list[Drift]) -> pa.Field:
     t = f.type
     if pa.types.is_null(t):
         if path and "[]" not in path:
-            drift.append(Drift(path, "null", "string", "string: null-only column kept"))
+            drift.append(Drift(path, "null", "null", "string", "null-only column kept as string"))
         return with_flag(pa.field(f.name, pa.string(), True, f.metadata), NULL_ONLY_KEY)
     if pa.types.is_struct(t):
         if t.num_fields == 0:
