@@ -43,13 +43,16 @@ def test_messy_input_counts_add_up_and_bad_lines_are_quarantined(run: Run) -> No
     )
     assert sorted(r["a"] for r in rows) == [1, 2, 3, 4]
     assert (summary.lines_read, summary.blank_lines, summary.lines_quarantined) == (10, 3, 3)
-    assert summary.rows_written == 4 and summary.counts_add_up
+    assert summary.rows_written == 4
+    assert summary.counts_add_up
     records = [json.loads(x) for x in Path(summary.quarantine_files[0]).read_text().splitlines()]
     assert [(Path(r["source"]).name, r["line"], r["raw"]) for r in records][:2] == [
         ("part0.ndjson", 4, "nope"),
         ("part0.ndjson", 5, "[1]"),
     ]
-    assert records[2]["line"] == 1 and "UTF-8" in records[2]["error"] and "raw_base64" in records[2]
+    assert records[2]["line"] == 1
+    assert "UTF-8" in records[2]["error"]
+    assert "raw_base64" in records[2]
 
 
 def test_a_key_first_seen_late_is_kept(run: Run) -> None:
@@ -69,9 +72,11 @@ def test_drift_across_files_is_resolved_and_reported(run: Run) -> None:
     assert [r["a"] for r in by_a] == [1.0, 2.5, 3.0]
     assert {json.loads(r["b"]) for r in rows if r["b"] is not None} == {1}
     drift = {(d["column"], d["to_type"]) for d in summary.drift}
-    assert ("a", "double") in drift and ("b", "json") in drift
+    assert ("a", "double") in drift
+    assert ("b", "json") in drift
     b_entry = next(d for d in summary.drift if d["column"] == "b")
-    assert Path(b_entry["file"]).name == "part1.ndjson" and b_entry["line"] == 1
+    assert Path(b_entry["file"]).name == "part1.ndjson"
+    assert b_entry["line"] == 1
 
 
 def test_every_output_file_has_the_final_schema(run: Run, tmp_path: Path) -> None:
@@ -193,9 +198,11 @@ def test_declared_schema_wins_and_misfits_are_quarantined(run: Run) -> None:
     summary, rows = run(b"\n".join(lines) + b"\n", schema=declared)
     assert summary.lines_quarantined == 1
     record = json.loads(Path(summary.quarantine_files[0]).read_text())
-    assert record["line"] == 51 and "id" in record["error"]
+    assert record["line"] == 51
+    assert "id" in record["error"]
     out = pq.read_schema(summary.output_files[0])
-    assert out.field("id").type == pa.int64() and is_json_text(out.field("p"))
+    assert out.field("id").type == pa.int64()
+    assert is_json_text(out.field("p"))
     assert out.field("extra").type == pa.bool_()
     assert {json.loads(r["p"])["x"] for r in rows} == {1}
 
@@ -231,7 +238,7 @@ def test_progress_is_reported(tmp_path: Path) -> None:
     src.write_bytes(b'{"i":1}\n' * 1000)
     seen = []
     convert([src], tmp_path / "out", ConvertOptions(chunk_bytes=1000), progress=seen.append)
-    assert (
-        seen[-1].files_done == 1 and seen[-1].lines_read == 1000 and seen[-1].rows_written == 1000
-    )
+    assert seen[-1].files_done == 1
+    assert seen[-1].lines_read == 1000
+    assert seen[-1].rows_written == 1000
     assert len(seen) > 5

@@ -35,7 +35,8 @@ def test_bad_lines_are_quarantined_with_reasons() -> None:
     errors = {b.line: b.error for b in out.bad}
     assert set(errors) == {2, 3, 4, 5, 6, 7}
     assert "not valid JSON" in errors[2]
-    assert "array" in errors[3] and "string" in errors[4]
+    assert "array" in errors[3]
+    assert "string" in errors[4]
     assert "UTF-8" in errors[5]
     assert "duplicate key 'a'" in errors[6]
     assert "surrogate" in errors[7]
@@ -72,7 +73,9 @@ def test_a_type_conflict_inside_a_chunk_keeps_every_value() -> None:
     assert out.bad == []
     got = rows(out)
     assert len(got) == 81
-    assert got[41] == {"a": "x"} and got[81] == {"a": 79} and got[1] == {"a": 0}
+    assert got[41] == {"a": "x"}
+    assert got[81] == {"a": 79}
+    assert got[1] == {"a": 0}
 
 
 def test_iso_timestamps_stay_text() -> None:
@@ -87,5 +90,6 @@ def test_iso_timestamps_stay_text() -> None:
 def test_mixed_kinds_inside_one_list_take_the_exact_path() -> None:
     out = parse(b"\n".join([b'{"l":[1,2]}'] * 10 + [b'{"l":[1,"a",{"b":true}]}']) + b"\n")
     got = rows(out)
-    assert len(got) == 11 and out.bad == []
+    assert len(got) == 11
+    assert out.bad == []
     assert got[11]["l"] == ["1", '"a"', '{"b":true}']  # elements as JSON text
