@@ -136,6 +136,10 @@ def conform_table(
     A column of `table` that `schema` lacks raises ConversionError (data is never dropped).
     """
     src_schema = source_schema or table.schema
+    if not len(schema):
+        if table.num_columns:
+            raise ConversionError(f"columns {table.column_names} are missing in the target schema")
+        return table
     names = set(schema.names)
     extra = [n for n in table.column_names if n not in names]
     if extra:
@@ -193,8 +197,8 @@ def conform_parquet(
     """Rewrite a Parquet file with `schema` (row groups kept), using `conform_table`."""
     reader = pq.ParquetFile(str(source))
     src_schema = reader.schema_arrow
-    with pq.ParquetWriter(
-        str(destination), schema, compression=compression, use_deprecated_int96_timestamps=False
-    ) as writer:
+    from ndjson_parquet.converter.writer import write_options
+
+    with pq.ParquetWriter(str(destination), schema, **write_options(compression)) as writer:
         for i in range(reader.num_row_groups):
             writer.write_table(conform_table(reader.read_row_group(i), schema, src_schema))

@@ -28,10 +28,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ndjson_parquet.common import Manifest
 from ndjson_parquet.converter import storage
-from ndjson_parquet.converter.conform import conform_parquet, conform_table
+from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
 from ndjson_parquet.converter.parse import BadLine, ChunkParser, Piece
@@ -143,6 +144,7 @@ class _Run:
         )
         self.digest = None if (options.run_id or manifest) else hashlib.sha256()
         self._final: pa.Schema | None = None
+        self.fieldless: list[tuple[Source, Piece]] = []
         self._final_for: pa.Schema | None = None
 
     def _add_drift(self, entries: list[Drift]) -> None:
@@ -204,6 +206,27 @@ class _Run:
             self._piece(source, piece)
 
     def _piece(self, source: Source, piece: Piece) -> None:
+        if piece.table.num_columns == 0 and not (self.schema is not None and len(self.schema)):
+            # `{}` lines before any line with a field: held until a column exists.
+            self.fieldless.append((source, piece))
+            return
+        if self.fieldless and piece.table.num_columns:
+            held, self.fieldless = self.fieldless, []
+            self._write_piece(source, piece)
+            for src, p in held:
+                self._write_piece(src, p)
+            return
+        self._write_piece(source, piece)
+
+    def quarantine_fieldless(self) -> None:
+        """`{}` lines of an input where no line has a field: Parquet cannot hold such rows."""
+        for source, piece in self.fieldless:
+            for line in piece.lines.tolist():
+                error = "an empty object, and no line of the input has a field: Parquet cannot store rows without columns"
+                self.quarantine.add(source.location, BadLine(int(line), b"{}", error))
+        self.fieldless = []
+
+    def _write_piece(self, source: Source, piece: Piece) -> None:
         first = self.schema is None
         origin = Origin(source.location, int(piece.lines[0]))
         schema, drift = unify_into(self.schema, piece.schema, origin, record_additions=not first)
@@ -303,6 +326,7 @@ def convert(
             run.writer.abort()
             raise
         finally:
+            run.quarantine_fieldless()
             run.quarantine.close()
         parts = run.writer.close()
         run_id = _run_id_ok(
@@ -335,7 +359,7 @@ def convert(
                 f"{summary.lines_quarantined} quarantined, {summary.blank_lines} blank"
             )
         _check_error_rate(summary, opts.max_error_rate)
-        parts = _unify_parts(parts, schema, workdir, opts.compression)
+        parts = _unify_parts(parts, schema, workdir, run.writer.settings)
         _commit(summary, parts, dest, quarantine_root, run.quarantine.path, started)
         return summary
     finally:
@@ -355,18 +379,39 @@ def _check_error_rate(summary: Summary, limit: float | None) -> None:
 
 
 def _unify_parts(
-    parts: list[Part], schema: pa.Schema, workdir: Path, compression: str
+    parts: list[Part], schema: pa.Schema, workdir: Path, settings: WriterSettings
 ) -> list[Part]:
-    """Rewrite parts written with an earlier schema, so every part has the final schema."""
-    out = []
-    for part in parts:
-        if not part.schema.equals(schema, check_metadata=True):
-            path = part.path.with_suffix(".final.parquet")
-            conform_parquet(part.path, path, schema, compression=compression)
+    """Rewrite parts written with an earlier schema, so every part has the final schema.
+
+    The rewritten rows go through a new writer, so small parts of one partition are merged
+    (small parts that already have the final schema join them).
+    """
+    stale = [p for p in parts if not p.schema.equals(schema, check_metadata=True)]
+    if not stale:
+        return parts
+    partitions = {p.partition for p in stale}
+    small = settings.target_file_bytes // 4
+    stale += [
+        p
+        for p in parts
+        if p not in stale and p.partition in partitions and p.path.stat().st_size < small
+    ]
+    stale.sort(key=lambda p: p.number)
+    folder = workdir / "final"
+    folder.mkdir()
+    writer = PartWriter(folder, settings)
+    try:
+        for part in stale:
+            reader = pq.ParquetFile(str(part.path))
+            for i in range(reader.num_row_groups):
+                rows = conform_table(reader.read_row_group(i), schema, reader.schema_arrow)
+                writer.put(rows, schema, part.partition)
+            reader.close()
             part.path.unlink()
-            part = Part(part.number, part.partition, path, schema, part.rows)
-        out.append(part)
-    return out
+    except BaseException:
+        writer.abort()
+        raise
+    return [p for p in parts if p not in stale] + writer.close()
 
 
 def _commit(

@@ -193,6 +193,12 @@ def _convert(value: Any, f: pa.Field) -> Any:
     raise LineError(f"{f.name}: value {shown} does not fit the type {t}")
 
 
+def fieldless(rows: int) -> pa.Table:
+    """A table of `rows` rows and no columns (lines that are `{}`)."""
+    empty = pa.array([{}] * rows, pa.struct([]))
+    return pa.Table.from_batches([pa.RecordBatch.from_struct_array(empty)])
+
+
 @dataclass
 class Built:
     """The outcome of the exact path for some lines."""
@@ -248,6 +254,6 @@ def build_exact(
         else:
             values = [_convert(r.get(f.name), f) for r in rows]
         columns.append(pa.array(values, type=f.type))
-    out.table = pa.Table.from_arrays(columns, schema=schema)
+    out.table = pa.Table.from_arrays(columns, schema=schema) if columns else fieldless(len(rows))
     out.schema = schema
     return out
