@@ -226,7 +226,7 @@ def _print_summary(summary: Summary, console: Console) -> None:
     table.add_column(justify="right")
     rate = s.bytes_read / s.seconds / 1e6 if s.seconds > 0 else 0.0
     rows: list[tuple[str, str]] = [
-        ("files", f"{_count(s.files):,}"),
+        ("files", f"{s.files:,}"),
         ("bytes read", f"{s.bytes_read:,}"),
         ("lines read", f"{s.lines_read:,}"),
         ("rows written", f"{s.rows_written:,}"),
@@ -251,24 +251,12 @@ def _print_summary(summary: Summary, console: Console) -> None:
         console.print(f"  [yellow]{path}[/] (quarantine)", highlight=False)
     if s.drift:
         drift = Table(title="Schema drift", title_justify="left")
-        entries = [entry if isinstance(entry, dict) else {"drift": entry} for entry in s.drift]
-        columns = list(dict.fromkeys(key for entry in entries for key in entry))
+        columns = ("column", "from_type", "to_type", "resolution", "file", "line")
         for column in columns:
-            drift.add_column(str(column))
-        for entry in entries:
-            drift.add_row(*(_text(entry.get(column, "")) for column in columns))
+            drift.add_column(column.replace("_", " "))
+        for entry in s.drift:
+            drift.add_row(*("" if entry.get(c) is None else str(entry[c]) for c in columns))
         console.print(drift)
-
-
-def _count(value: object) -> int:
-    """A count from a number or from a collection of files."""
-    if isinstance(value, int):
-        return value
-    return len(value) if isinstance(value, Sequence | set | dict) else 0
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m ndjson_parquet.converter.cli`
