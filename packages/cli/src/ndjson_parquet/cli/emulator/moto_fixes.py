@@ -172,6 +172,8 @@ def _glue_models() -> Any:
     params = list(inspect.signature(models.FakeJob.start_job_run).parameters)
     if params[0] != "self" or "arguments" not in params:
         raise MotoShapeError(f"FakeJob.start_job_run takes {params} now")
+    if not callable(getattr(models.FakeJobRun, "as_dict", None)):
+        raise MotoShapeError("FakeJobRun.as_dict is gone")
     status = inspect.getattr_static(models.FakeJobRun, "status", None)
     if not isinstance(status, property):
         raise MotoShapeError("FakeJobRun.status is no longer a property")
