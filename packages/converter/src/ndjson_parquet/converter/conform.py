@@ -17,7 +17,10 @@ from ndjson_parquet.converter.schema import (
     EMPTY_STRUCT_KEY,
     NULL_ONLY_KEY,
     TRUE,
+    _is_nested,
     is_json_text,
+    same_field,
+    same_schema,
 )
 
 
@@ -83,7 +86,7 @@ def conform_array(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
     ):
         return pa.nulls(len(array), dst.type)
     dt = dst.type
-    if array.type.equals(dt):
+    if array.type.equals(dt) and (not _is_nested(dt) or same_field(src, dst)):
         return array
     if pa.types.is_struct(dt):
         if (src.metadata or {}).get(EMPTY_STRUCT_KEY) == TRUE or pa.types.is_struct(array.type):
@@ -144,9 +147,7 @@ def conform_table(
     extra = [n for n in table.column_names if n not in names]
     if extra:
         raise ConversionError(f"columns {extra} are missing in the target schema")
-    if table.schema.equals(schema, check_metadata=False) and src_schema.equals(
-        schema, check_metadata=True
-    ):
+    if table.schema.equals(schema) and same_schema(src_schema, schema):
         return table
     columns = []
     for f in schema:
@@ -183,7 +184,7 @@ def conform_file(
             src.write_bytes(storage.read_bytes(loc))
         else:
             src = Path(loc)
-        if pq.read_schema(str(src)).equals(target, check_metadata=True):
+        if same_schema(pq.read_schema(str(src)), target):
             return False
         out = Path(tmp) / "out.parquet"
         conform_parquet(src, out, target, compression=compression)

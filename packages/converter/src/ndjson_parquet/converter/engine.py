@@ -41,6 +41,7 @@ from ndjson_parquet.converter.schema import (
     Drift,
     Origin,
     finalize_schema,
+    same_schema,
     schema_to_json,
     unify_into,
 )
@@ -206,7 +207,8 @@ class _Run:
             self._piece(source, piece)
 
     def _piece(self, source: Source, piece: Piece) -> None:
-        if piece.table.num_columns == 0 and not (self.schema is not None and len(self.schema)):
+        has_columns = self.options.lineage or (self.schema is not None and len(self.schema) > 0)
+        if piece.table.num_columns == 0 and not has_columns:
             # `{}` lines before any line with a field: held until a column exists.
             self.fieldless.append((source, piece))
             return
@@ -386,7 +388,7 @@ def _unify_parts(
     The rewritten rows go through a new writer, so small parts of one partition are merged
     (small parts that already have the final schema join them).
     """
-    stale = [p for p in parts if not p.schema.equals(schema, check_metadata=True)]
+    stale = [p for p in parts if not same_schema(p.schema, schema)]
     if not stale:
         return parts
     partitions = {p.partition for p in stale}

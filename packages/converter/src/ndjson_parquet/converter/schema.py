@@ -86,6 +86,34 @@ def _is_empty_struct_like(field: pa.Field) -> bool:
     )
 
 
+_FLAG_KEYS = (ENCODING_KEY, WIDE_INT_KEY, NULL_ONLY_KEY, EMPTY_STRUCT_KEY)
+
+
+def _is_nested(t: pa.DataType) -> bool:
+    return pa.types.is_struct(t) or pa.types.is_list(t)
+
+
+def same_field(a: pa.Field, b: pa.Field) -> bool:
+    """Same type and same markers, nested fields included (Arrow's type equality ignores
+    the metadata of nested fields, which carries the JSON-text marker)."""
+    meta_a, meta_b = a.metadata or {}, b.metadata or {}
+    if any(meta_a.get(k) != meta_b.get(k) for k in _FLAG_KEYS):
+        return False
+    ta, tb = a.type, b.type
+    if pa.types.is_struct(ta) and pa.types.is_struct(tb):
+        return ta.num_fields == tb.num_fields and all(
+            x.name == y.name and same_field(x, y) for x, y in zip(ta, tb, strict=True)
+        )
+    if pa.types.is_list(ta) and pa.types.is_list(tb):
+        return same_field(ta.value_field, tb.value_field)
+    return bool(ta.equals(tb))
+
+
+def same_schema(a: pa.Schema, b: pa.Schema) -> bool:
+    """Same fields, types and markers (nested too)."""
+    return a.names == b.names and all(same_field(x, y) for x, y in zip(a, b, strict=True))
+
+
 def json_text_field(name: str, *, empty_struct: bool = False) -> pa.Field:
     """A nullable string field marked as JSON text."""
     meta = {ENCODING_KEY: JSON_ENCODING}
@@ -141,7 +169,10 @@ class _Unifier:
 
     def field(self, a: pa.Field, b: pa.Field, path: str, origin: Origin) -> pa.Field:
         name = a.name
-        if a.type.equals(b.type) and not (is_json_text(a) ^ is_json_text(b)):
+        if same_field(a, b):
+            return a.with_nullable(a.nullable or b.nullable)
+        nested = _is_nested(a.type) or _is_nested(b.type)
+        if not nested and a.type.equals(b.type) and not (is_json_text(a) ^ is_json_text(b)):
             merged = a.with_nullable(a.nullable or b.nullable)
             if is_wide_int(b) and not is_wide_int(a):
                 merged = with_flag(merged, WIDE_INT_KEY)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ndjson_parquet.converter.errors import ConversionError
+from ndjson_parquet.converter.schema import same_schema
 
 
 @dataclass(slots=True)
@@ -108,7 +109,7 @@ class PartWriter:
 
     def _write(self, table: pa.Table, schema: pa.Schema, partition: str | None) -> None:
         cur = self._open.get(partition)
-        if cur is not None and not cur.part.schema.equals(schema, check_metadata=True):
+        if cur is not None and not same_schema(cur.part.schema, schema):
             self._finish(partition)
             cur = None
         if cur is None:
