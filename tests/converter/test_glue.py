@@ -253,3 +253,49 @@ def test_glue_script_runs_main_with_sys_argv(s3: Any, monkeypatch: pytest.Monkey
     monkeypatch.setattr(sys, "argv", [str(script), *_job_argv(_upload_manifest(s3, INPUTS))[1:]])
     runpy.run_path(str(script), run_name="__main__")
     assert f"events/_summary/{MANIFEST_ID}.json" in _keys(s3, "output-bucket")
+
+
+class _FakeAwsglue:
+    """`awsglue.utils` as Glue ships it, reduced to what matters here: it rejects reserved
+    names (JOB_ID, JOB_RUN_ID, SECURITY_CONFIGURATION) and requires every name asked for."""
+
+    calls: list[list[str]]
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    def getResolvedOptions(self, args: list[str], options: list[str]) -> dict[str, str]:  # noqa: N802
+        import argparse
+
+        self.calls.append(list(options))
+        for reserved in ("JOB_ID", "JOB_RUN_ID", "SECURITY_CONFIGURATION"):
+            if reserved in options:
+                raise RuntimeError(f"Using reserved arguments --{reserved}")
+        parser = argparse.ArgumentParser()
+        for option in ("--JOB_NAME", "--JOB_ID", "--JOB_RUN_ID", "--TempDir"):
+            parser.add_argument(option, required=False)
+        parser.add_argument("--job-bookmark-option", required=False)
+        for option in options:
+            if option not in ("JOB_NAME", "TempDir"):
+                parser.add_argument(f"--{option}", required=True)
+        parsed, _ = parser.parse_known_args(args[1:])
+        return vars(parsed)
+
+
+def test_with_awsglue_only_job_arguments_are_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    fake = _FakeAwsglue()
+    utils = types.ModuleType("awsglue.utils")
+    utils.getResolvedOptions = fake.getResolvedOptions  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "awsglue", types.ModuleType("awsglue"))
+    monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
+
+    args = parse_args(
+        _argv("--MANIFEST_PATH", "s3://m/x.json", "--OUTPUT_URI", "s3://o/", "--LINEAGE", "1")
+    )
+    assert fake.calls == [["MANIFEST_PATH", "OUTPUT_URI", "LINEAGE"]]
+    assert (args.manifest_path, args.output_uri, args.lineage) == ("s3://m/x.json", "s3://o/", True)
+    assert (args.job_name, args.job_run_id) == ("ndjson-parquet-converter-dev", "jr_abc")
+    with pytest.raises(GlueArgumentError, match="RuntimeError|reserved"):
+        resolve_options(_argv(), ["JOB_RUN_ID"])

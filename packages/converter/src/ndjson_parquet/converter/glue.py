@@ -37,8 +37,9 @@ OPTIONAL_ARGS: Final = (
     GlueArg.LINEAGE,
     GlueArg.SCHEMA_URI,
 )
-# Set by Glue on every run; logged only. Never the conversion's run id: output names must stay
-# those of the manifest so that a retried run overwrites the files of the failed one.
+# Set by Glue on every run; read here, not through getResolvedOptions (which rejects reserved
+# names). Logged only, never the conversion's run id: output names must stay those of the
+# manifest so that a retried run overwrites the files of the failed one.
 JOB_NAME: Final = "JOB_NAME"
 JOB_RUN_ID: Final = "JOB_RUN_ID"
 
@@ -105,6 +106,16 @@ class _ArgParser(argparse.ArgumentParser):
         raise GlueArgumentError(message)
 
 
+def _glue_own(argv: Sequence[str], name: str) -> str | None:
+    """One of Glue's own arguments, if given. Never asked of getResolvedOptions: it rejects
+    reserved names such as JOB_RUN_ID with a RuntimeError."""
+    parser = _ArgParser(add_help=False, allow_abbrev=False)
+    parser.add_argument(f"--{name}")
+    parsed, _rest = parser.parse_known_args(_program_first(argv)[1:])
+    value: str | None = getattr(parsed, name)
+    return value or None
+
+
 def _parse_bool(name: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in _TRUE:
@@ -116,7 +127,7 @@ def _parse_bool(name: str, value: str) -> bool:
 
 def parse_args(argv: Sequence[str]) -> GlueJobArgs:
     """Read the converter's arguments from a Glue argv (`sys.argv`)."""
-    present = [name for name in (*OPTIONAL_ARGS, JOB_NAME, JOB_RUN_ID) if _present(argv, name)]
+    present = [name for name in OPTIONAL_ARGS if _present(argv, name)]
     values = resolve_options(argv, [*REQUIRED_ARGS, *present])
     got = {name: value for name, value in values.items() if value.strip()}
     for name in REQUIRED_ARGS:
@@ -152,8 +163,8 @@ def parse_args(argv: Sequence[str]) -> GlueJobArgs:
         max_error_rate=max_error_rate,
         lineage=_parse_bool(GlueArg.LINEAGE, values.get(GlueArg.LINEAGE, "false")),
         schema_uri=got.get(GlueArg.SCHEMA_URI),
-        job_name=got.get(JOB_NAME),
-        job_run_id=got.get(JOB_RUN_ID),
+        job_name=_glue_own(argv, JOB_NAME),
+        job_run_id=_glue_own(argv, JOB_RUN_ID),
     )
 
 
@@ -281,7 +292,7 @@ def _safe(argv: Sequence[str]) -> str:
     hidden = {"--encryption-type", "--SECURITY_CONFIGURATION"}
     shown: list[str] = []
     hide_next = False
-    for arg in argv[1:]:
+    for arg in _program_first(argv)[1:]:
         shown.append("***" if hide_next else arg)
         hide_next = arg in hidden
     return " ".join(shown)
