@@ -90,7 +90,7 @@ _FLAG_KEYS = (ENCODING_KEY, WIDE_INT_KEY, NULL_ONLY_KEY, EMPTY_STRUCT_KEY)
 
 
 def _is_nested(t: pa.DataType) -> bool:
-    return pa.types.is_struct(t) or pa.types.is_list(t)
+    return bool(pa.types.is_struct(t) or pa.types.is_list(t))
 
 
 def same_field(a: pa.Field, b: pa.Field) -> bool:
