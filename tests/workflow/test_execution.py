@@ -178,6 +178,7 @@ def test_a_completed_manifest_is_not_converted_again(stack: Stack) -> None:
 
     assert execution["status"] == "FAILED"
     assert execution["error"] == ErrorName.MANIFEST_NOT_CLAIMABLE
+    assert "Manifest m-done is missing or its status is not one of" in execution["cause"]
     assert stack.manifest_item("m-done") == before
     assert converter.calls == []
     assert stack.job_runs() == []

@@ -197,14 +197,18 @@ def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
 
 
 def _manifest_not_claimable() -> dict[str, Any]:
+    allowed = ", ".join(sorted(sources_of(Status.PROCESSING)))
+    cause = (
+        "Manifest {} is missing or its status is not one of: "
+        + allowed
+        + ". It was left unchanged and no conversion was started."
+    )
     return {
         "Type": "Fail",
         "Comment": "The manifest is missing or its status may not become processing (a completed "
         "manifest is never converted again). Nothing was changed and no job was started.",
         "Error": ErrorName.MANIFEST_NOT_CLAIMABLE,
-        "Cause": "The manifest item does not exist or its status is not one of: "
-        + ", ".join(sorted(sources_of(Status.PROCESSING)))
-        + ". It was left unchanged and no conversion was started.",
+        "CausePath": f"States.Format({_format_template(cause)}, $.{_IN_MANIFEST_ID})",
     }
 
 
