@@ -16,6 +16,7 @@ of the run before it, and removes files of an earlier attempt that this run did 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import re
@@ -29,6 +30,8 @@ from ndjson_parquet.common import Manifest, ManifestFile, S3Uri
 
 if TYPE_CHECKING:
     from ndjson_parquet.converter import ConvertOptions, Drift, Summary
+
+log = logging.getLogger(__name__)
 
 # A share gets about this much input; more shares than cores just queue as Spark tasks.
 SHARE_TARGET_BYTES: Final = 64 * 1024 * 1024
@@ -230,6 +233,14 @@ def convert_distributed(
     base = base_run_id(sources, options)
     plan = plan_shares(sources, shares, base)
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    log.info(
+        "spreading %d files (%d bytes) over Spark (parallelism %d) in %d shares of %s bytes",
+        sum(len(s.sources) for s in plan),
+        sum(s.bytes for s in plan),
+        parallelism(spark_context),
+        len(plan),
+        "/".join(str(s.bytes) for s in plan),
+    )
     # Each share checks nothing itself: the limit applies to the manifest as a whole.
     share_options = replace(options, max_error_rate=None)
 
@@ -247,7 +258,7 @@ def convert_distributed(
         _discard(summaries, dest, plan, base)
         raise
 
-    schema, drift = _unified_schema(summaries, options.lineage)
+    schema, drift = _unified_schema(summaries, plan, options.lineage)
     conform = [
         (i, list(s.output_files), schema, options.compression, env)
         for i, s in enumerate(summaries)
@@ -286,8 +297,11 @@ def _check_error_rate(summaries: list[Summary], limit: float | None) -> None:
         )
 
 
-def _unified_schema(summaries: list[Summary], lineage: bool) -> tuple[Any, list[Drift]]:
-    """One schema for every share, lineage columns last; drift of the unification."""
+def _unified_schema(
+    summaries: list[Summary], plan: list[Share], lineage: bool
+) -> tuple[Any, list[Drift]]:
+    """One schema for every share, lineage columns last; drift of the unification (each entry
+    names the first file of the share that brought the other type)."""
     import pyarrow as pa
 
     from ndjson_parquet.converter import finalize_schema, unify_schemas
@@ -299,7 +313,7 @@ def _unified_schema(summaries: list[Summary], lineage: bool) -> tuple[Any, list[
         pa.schema([f for f in s.arrow_schema if not (lineage and f.name in lineage_names)])
         for s in summaries
     ]
-    origins = [Origin(file=s.run_id) for s in summaries]
+    origins = [Origin(file=share.sources[0].location) for share in plan]
     unified, drift = unify_schemas(data, origins, record_additions=True)
     final, final_drift = finalize_schema(unified)
     if lineage:
@@ -320,7 +334,7 @@ def _combine(
     entries: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()
     for entry in [*(d for s in summaries for d in s.drift), *(d.to_dict() for d in drift)]:
-        key = (entry.get("column"), entry.get("from_type"), entry.get("to_type"))
+        key = tuple(entry.get(k) for k in ("column", "from_type", "to_type", "resolution"))
         if key not in seen:
             seen.add(key)
             entries.append(entry)
