@@ -254,3 +254,13 @@ def test_progress_bar_only_on_a_terminal_without_json(
     out, _ = capsys.readouterr()
     if as_json:
         assert json.loads(out)["rows_written"] == 2
+
+
+def test_missing_s3_input_fails_with_a_message(
+    s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["s3://input-bucket/nope.ndjson", "--output", str(tmp_path / "out")])
+    _, stderr = capsys.readouterr()
+    assert code == EXIT_FAILED
+    assert "NoSuchKey" in stderr or "Not Found" in stderr
+    assert "Traceback" not in stderr

@@ -120,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run a conversion from parsed `add_arguments` arguments; returns the exit code."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from ndjson_parquet.converter import ConversionError, MaxErrorRateExceeded, convert
 
     if bool(args.sources) == bool(args.manifest):
@@ -136,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             summary = convert(sources, args.output, options, progress=on_progress)
     except MaxErrorRateExceeded as exc:
         return _fail(str(exc), EXIT_MAX_ERROR_RATE)
-    except (ConversionError, ManifestError, OSError, ValueError) as exc:
+    except (ConversionError, ManifestError, OSError, ValueError, BotoCoreError, ClientError) as exc:
         return _fail(str(exc) or type(exc).__name__, EXIT_FAILED)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
