@@ -242,3 +242,25 @@ def test_progress_is_reported(tmp_path: Path) -> None:
     assert seen[-1].lines_read == 1000
     assert seen[-1].rows_written == 1000
     assert len(seen) > 5
+
+
+def test_empty_objects_are_rows(run: Run) -> None:
+    summary, rows = run(b'{}\n{"a":1}\n{}\n')
+    assert summary.rows_written == 3
+    assert sorted(rows, key=lambda r: r["a"] or 0) == [{"a": None}, {"a": None}, {"a": 1}]
+
+
+def test_only_empty_objects_go_to_quarantine_without_lineage(run: Run) -> None:
+    summary, rows = run(b"{}\n{ }\n")
+    assert (summary.rows_written, summary.lines_quarantined) == (0, 2)
+    assert summary.counts_add_up
+    with_lineage, rows = run(b"{}\n", lineage=True)
+    assert with_lineage.rows_written == 1
+    assert rows[0]["_source_line"] == 1
+
+
+def test_declared_timestamps_are_parsed(run: Run) -> None:
+    declared = pa.schema([pa.field("ts", pa.timestamp("us", tz="UTC"))])
+    summary, rows = run(b'{"ts":"2024-03-01T10:00:00Z"}\n{"ts":"yesterday"}\n', schema=declared)
+    assert summary.lines_quarantined == 1
+    assert rows[0]["ts"] == datetime(2024, 3, 1, 10, tzinfo=UTC)
