@@ -362,7 +362,13 @@ def convert(
             )
         _check_error_rate(summary, opts.max_error_rate)
         parts = _unify_parts(parts, schema, workdir, run.writer.settings)
-        _commit(summary, parts, dest, quarantine_root, run.quarantine.path, started)
+        if opts.partition_by:
+            single_folder = None  # parts may be in any dt= folder
+        elif manifest is not None:
+            single_folder = partition_folder(manifest.date_prefix)
+        else:
+            single_folder = ""
+        _commit(summary, parts, dest, quarantine_root, run.quarantine.path, started, single_folder)
         return summary
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -423,6 +429,7 @@ def _commit(
     quarantine_root: str,
     quarantine_file: Path,
     started: float,
+    single_folder: str | None,
 ) -> None:
     run_id = summary.run_id
     for i, part in enumerate(parts):
@@ -436,7 +443,7 @@ def _commit(
         summary.quarantine_files.append(q_location)
     else:
         storage.delete([q_location])
-    _remove_stale(destination, run_id, set(summary.output_files))
+    _remove_stale(destination, run_id, set(summary.output_files), single_folder)
     summary.seconds = round(time.monotonic() - started, 3)
     storage.put_bytes(
         orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2),
@@ -444,11 +451,21 @@ def _commit(
     )
 
 
-def _remove_stale(destination: str, run_id: str, keep: set[str]) -> None:
-    """Delete parts of the same run id left by an earlier attempt (e.g. with more parts)."""
+def _remove_stale(destination: str, run_id: str, keep: set[str], folder: str | None) -> None:
+    """Delete parts of the same run id left by an earlier attempt (e.g. with more parts).
+
+    Without `partition_by` a run writes to one folder (`folder`, or the destination itself), so
+    only that folder is listed; with it, the whole destination.
+    """
     pattern = re.compile(re.escape(run_id) + r"-\d{5}\.parquet")
     stale = []
-    for location in storage.list_files(destination):
+    if folder is None:
+        found = storage.list_files(destination)
+    else:
+        found = storage.list_files(
+            storage.join(destination, folder) if folder else destination, recursive=False
+        )
+    for location in found:
         name = location.rsplit("/", 1)[-1]
         if pattern.fullmatch(name) and location not in keep:
             stale.append(location)

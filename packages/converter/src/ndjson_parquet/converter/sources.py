@@ -46,7 +46,7 @@ def resolve_sources(sources: Manifest | Sequence[str | os.PathLike[str]]) -> lis
     out = []
     for s in sources:
         loc = os.fspath(s)
-        out.append(Source(loc, None if storage.is_s3(loc) else os.path.getsize(loc)))
+        out.append(Source(loc, storage.size_of(loc)))
     return out
 
 

@@ -91,22 +91,23 @@ def put_bytes(data: bytes, location: str) -> None:
     os.replace(tmp, target)
 
 
-def list_files(location: str) -> list[str]:
-    """Every file below a folder or prefix (recursively), as full locations."""
+def list_files(location: str, *, recursive: bool = True) -> list[str]:
+    """The files below a folder or prefix (all levels, or only the top one), as locations."""
     if is_s3(location):
         uri = S3Uri.parse(location)
         prefix = uri.key.rstrip("/") + "/" if uri.key else ""
         out: list[str] = []
-        pages = (
-            s3_client().get_paginator("list_objects_v2").paginate(Bucket=uri.bucket, Prefix=prefix)
-        )
-        for page in pages:
+        args = {"Bucket": uri.bucket, "Prefix": prefix}
+        if not recursive:
+            args["Delimiter"] = "/"
+        for page in s3_client().get_paginator("list_objects_v2").paginate(**args):
             out.extend(f"s3://{uri.bucket}/{o['Key']}" for o in page.get("Contents", []))
         return out
     root = Path(location)
     if not root.is_dir():
         return []
-    return [str(p) for p in root.rglob("*") if p.is_file()]
+    found = root.rglob("*") if recursive else root.iterdir()
+    return [str(p) for p in found if p.is_file()]
 
 
 def delete(locations: list[str]) -> None:
