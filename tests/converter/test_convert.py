@@ -264,3 +264,17 @@ def test_declared_timestamps_are_parsed(run: Run) -> None:
     summary, rows = run(b'{"ts":"2024-03-01T10:00:00Z"}\n{"ts":"yesterday"}\n', schema=declared)
     assert summary.lines_quarantined == 1
     assert rows[0]["ts"] == datetime(2024, 3, 1, 10, tzinfo=UTC)
+
+
+def test_replay_with_partitions_removes_stale_parts_in_every_folder(tmp_path: Path) -> None:
+    src = tmp_path / "in.ndjson"
+    src.write_bytes(b"".join(b'{"d":"2024-01-0%d","i":%d}\n' % (1 + i % 3, i) for i in range(600)))
+    out = tmp_path / "out"
+    small = ConvertOptions(
+        run_id="p", partition_by="d", chunk_bytes=500, row_group_rows=20, target_file_bytes=1
+    )
+    first = convert([src], out, small)
+    again = convert([src], out, ConvertOptions(run_id="p", partition_by="d"))
+    assert len(first.output_files) > len(again.output_files) == 3
+    assert sorted(map(str, _files(out))) == sorted(again.output_files)
+    assert sorted(r["i"] for r in read_rows(again)) == list(range(600))

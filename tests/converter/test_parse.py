@@ -93,3 +93,15 @@ def test_mixed_kinds_inside_one_list_take_the_exact_path() -> None:
     assert len(got) == 11
     assert out.bad == []
     assert got[11]["l"] == ["1", '"a"', '{"b":true}']  # elements as JSON text
+
+
+def test_nested_and_list_conflicts_are_grouped_without_losing_rows() -> None:
+    nested = [b'{"u":{"v":%d}}' % i for i in range(30)] + [b'{"u":{"v":"x"}}']
+    listed = [b'{"l":[{"k":%d}]}' % i for i in range(30)] + [b'{"l":[{"k":"y"}]}']
+    for lines in (nested, listed):
+        out = parse(b"\n".join(lines) + b"\n")
+        assert out.bad == []
+        assert len(rows(out)) == 31
+    parser = ChunkParser(declared=None, block_size=1 << 20, exact_piece_lines=4)
+    parser.parse(b"\n".join(nested) + b"\n", 1, "src", None)
+    assert parser.conflicts == ["/u/v"]
