@@ -178,6 +178,9 @@ class ManifestAttr:
     STATUS: Final = "status"
     FILE_COUNT: Final = "file_count"
     TOTAL_BYTES: Final = "total_bytes"
+    # Optional. The manifest builder leaves it out: the document at MANIFEST_PATH lists the files
+    # and each file item names its manifest_id, while 200 entries on the item would make every
+    # status update cost ~25 write units instead of one.
     FILES: Final = "files"
     MANIFEST_PATH: Final = "manifest_path"
     CREATED_AT: Final = "created_at"
@@ -201,9 +204,6 @@ class BatchAttr:
     PENDING_BYTES: Final = "pending_bytes"
     # Manifest being cut by a lease holder that may have died; the next holder finishes it.
     INFLIGHT_MANIFEST_ID: Final = "inflight_manifest_id"
-    # The journal's file list (maps of bucket, key, etag, size) and the manifest's created_at.
-    INFLIGHT_FILES: Final = "inflight_files"
-    INFLIGHT_CREATED_AT: Final = "inflight_created_at"
     DATE_PREFIX: Final = "date_prefix"
     UPDATED_AT: Final = "updated_at"
 

@@ -3,14 +3,18 @@
 Every cut follows the same journaled steps, so that whoever holds the lease next can finish a
 cut that died half-way:
 
-1. journal: the batch item records the manifest id, its files and its created_at
-   (only if no other cut is in flight);
-2. flip each file pending → manifested (condition: still pending, or already flipped by this
-   very manifest), which takes it off the pending index;
-3. write the manifest document to S3 (same content however often it is written);
+1. journal: the batch item records the manifest id (only if no other cut is in flight);
+2. write the manifest document to S3: it is the journal's file list (so the batch item stays
+   small and every write to it costs one write unit);
+3. flip each file pending → manifested (condition: still pending, or already flipped by this
+   very manifest), which takes it off the pending index; if a file was taken meanwhile by
+   another manifest (seen on a stale index), rewrite the document without it;
 4. put the manifest item (status manifested, listed under gsi2) if it does not exist;
 5. on the batch item, subtract the files from the hint and clear the journal (condition: the
-   journal names this manifest, so the subtraction happens exactly once).
+   journal names this manifest).
+
+A successor finding a journal reads the document; without one, nothing was flipped yet and it
+just clears the journal.
 
 No step depends on the lease for correctness: every write is conditional, so a holder whose
 lease ran out can only repeat work, never put a file into two manifests.
@@ -42,7 +46,7 @@ from ndjson_parquet.common.keys import (
     pending_partition,
     status_gsi2,
 )
-from ndjson_parquet.common.manifest import Manifest, new_manifest_id
+from ndjson_parquet.common.manifest import Manifest, manifest_s3_key, new_manifest_id
 from ndjson_parquet.common.status import Status
 from ndjson_parquet.manifest_builder.clock import Clock, iso, parse_iso
 from ndjson_parquet.manifest_builder.lock import acquire
@@ -51,6 +55,7 @@ from ndjson_parquet.manifest_builder.settings import Settings
 from ndjson_parquet.manifest_builder.store import (
     Item,
     Store,
+    error_code,
     is_condition_failure,
     to_dynamo,
 )
@@ -164,26 +169,20 @@ class Cutter:
 
     def _cut_one(self, date_prefix: str, files: list[PendingFile]) -> CutManifest | None:
         now = self._clock()
-        manifest_id = new_manifest_id(date_prefix, now)
-        created_at = iso(now)
+        manifest = Manifest.build(
+            new_manifest_id(date_prefix, now),
+            date_prefix,
+            [f.to_manifest_file() for f in files],
+            created_at=now,
+        )
         try:
             self._store.client.update_item(
                 TableName=self._store.table,
                 Key=to_dynamo(BatchKey(date_prefix).as_key()),
-                UpdateExpression="SET #id = :id, #files = :files, #created = :created",
+                UpdateExpression="SET #id = :id",
                 ConditionExpression="attribute_not_exists(#id)",
-                ExpressionAttributeNames={
-                    "#id": BatchAttr.INFLIGHT_MANIFEST_ID,
-                    "#files": BatchAttr.INFLIGHT_FILES,
-                    "#created": BatchAttr.INFLIGHT_CREATED_AT,
-                },
-                ExpressionAttributeValues=to_dynamo(
-                    {
-                        ":id": manifest_id,
-                        ":files": [f.to_journal() for f in files],
-                        ":created": created_at,
-                    }
-                ),
+                ExpressionAttributeNames={"#id": BatchAttr.INFLIGHT_MANIFEST_ID},
+                ExpressionAttributeValues=to_dynamo({":id": manifest.manifest_id}),
             )
         except ClientError as exc:
             if not is_condition_failure(exc):
@@ -191,39 +190,58 @@ class Cutter:
             # Another holder (whose lease we outlived) journaled a cut: finish that one first.
             batch = self._store.get(BatchKey(date_prefix).as_key()) or {}
             return self._finish_journal(date_prefix, batch) if batch else None
-        return self._complete(date_prefix, manifest_id, created_at, files)
+        self._write_document(manifest)
+        return self._complete(manifest)
 
     def _finish_journal(self, date_prefix: str, batch: Item) -> CutManifest | None:
         manifest_id = str(batch[BatchAttr.INFLIGHT_MANIFEST_ID])
-        files = [PendingFile.from_item(f) for f in batch.get(BatchAttr.INFLIGHT_FILES, [])]
-        created_at = str(batch.get(BatchAttr.INFLIGHT_CREATED_AT) or iso(self._clock()))
         logger.info("finishing the in-flight manifest %s of %s", manifest_id, date_prefix)
-        return self._complete(date_prefix, manifest_id, created_at, files)
+        manifest = self._read_document(manifest_id, date_prefix)
+        if manifest is None:  # died before writing it: no file was flipped
+            self._clear_journal(date_prefix, manifest_id)
+            return None
+        return self._complete(manifest)
 
     # --- the journaled steps ------------------------------------------------------------
 
-    def _complete(
-        self, date_prefix: str, manifest_id: str, created_at: str, candidates: list[PendingFile]
-    ) -> CutManifest | None:
-        flipped = self._flip(manifest_id, candidates)
-        if not flipped:
-            self._clear_journal(date_prefix, manifest_id)
-            return None
-        manifest = Manifest.build(
-            manifest_id,
-            date_prefix,
-            [f.to_manifest_file() for f in flipped],
-            created_at=parse_iso(created_at),
-        )
-        key = manifest.s3_key(self._settings.manifest_prefix)
-        path = f"s3://{self._settings.manifest_bucket}/{key}"
+    def _document_key(self, manifest_id: str, date_prefix: str) -> str:
+        return manifest_s3_key(manifest_id, date_prefix, self._settings.manifest_prefix)
+
+    def _write_document(self, manifest: Manifest) -> None:
         self._s3.put_object(
             Bucket=self._settings.manifest_bucket,
-            Key=key,
+            Key=self._document_key(manifest.manifest_id, manifest.date_prefix),
             Body=manifest.to_json().encode(),
             ContentType="application/json",
         )
-        if not self._commit(manifest, path, created_at):
+
+    def _read_document(self, manifest_id: str, date_prefix: str) -> Manifest | None:
+        key = self._document_key(manifest_id, date_prefix)
+        try:
+            body = self._s3.get_object(Bucket=self._settings.manifest_bucket, Key=key)["Body"]
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        return Manifest.from_json(body.read(), f"s3://{self._settings.manifest_bucket}/{key}")
+
+    def _complete(self, manifest: Manifest) -> CutManifest | None:
+        candidates = [PendingFile(f.bucket, f.key, f.etag, f.size) for f in manifest.files]
+        flipped = self._flip(manifest.manifest_id, candidates)
+        if not flipped:
+            self._clear_journal(manifest.date_prefix, manifest.manifest_id)
+            return None
+        if len(flipped) < len(candidates):
+            manifest = Manifest.build(
+                manifest.manifest_id,
+                manifest.date_prefix,
+                [f.to_manifest_file() for f in flipped],
+                created_at=manifest.created_at,
+            )
+            self._write_document(manifest)
+        key = self._document_key(manifest.manifest_id, manifest.date_prefix)
+        path = f"s3://{self._settings.manifest_bucket}/{key}"
+        if not self._commit(manifest, path):
             return None
         return CutManifest(manifest, path)
 
@@ -275,8 +293,8 @@ class Cutter:
             ),
         }
 
-    def _commit(self, manifest: Manifest, path: str, created_at: str) -> bool:
-        """Put the manifest item, then settle the batch item; False if another holder did."""
+    def _commit(self, manifest: Manifest, path: str) -> bool:
+        """Put the manifest item and settle the batch; True if this holder created the item."""
         now = iso(self._clock())
         item = {
             **ManifestKey(manifest.manifest_id).as_key(),
@@ -286,9 +304,8 @@ class Cutter:
             ManifestAttr.STATUS: str(Status.MANIFESTED),
             ManifestAttr.FILE_COUNT: manifest.file_count,
             ManifestAttr.TOTAL_BYTES: manifest.total_bytes,
-            ManifestAttr.FILES: [f.model_dump() for f in manifest.files],
             ManifestAttr.MANIFEST_PATH: path,
-            ManifestAttr.CREATED_AT: created_at,
+            ManifestAttr.CREATED_AT: iso(manifest.created_at),
             ManifestAttr.UPDATED_AT: now,
             ManifestAttr.ATTEMPTS: 0,
         }
@@ -303,49 +320,51 @@ class Cutter:
             if not is_condition_failure(exc):
                 raise
             created = False  # put by a holder that died before settling the batch
+        if not self._settle(manifest, clear_journal=True) and created:
+            # Our journal was cleared by a successor that found no document yet (our lease had
+            # run out); the files are in our manifest all the same: count them out.
+            self._settle(manifest, clear_journal=False)
+        # A manifest this holder did not create is started by its creator or by the flush.
+        return created
+
+    def _settle(self, manifest: Manifest, *, clear_journal: bool) -> bool:
+        """Subtract the manifest from the batch hint (and clear its journal, if it names it)."""
+        names = {"#files": BatchAttr.PENDING_FILES, "#bytes": BatchAttr.PENDING_BYTES}
+        values: dict[str, Any] = {
+            ":minus_files": -manifest.file_count,
+            ":minus_bytes": -manifest.total_bytes,
+        }
+        expression = "ADD #files :minus_files, #bytes :minus_bytes"
+        condition: dict[str, str] = {}
+        if clear_journal:
+            names["#id"] = BatchAttr.INFLIGHT_MANIFEST_ID
+            values[":id"] = manifest.manifest_id
+            expression += " REMOVE #id"
+            condition["ConditionExpression"] = "#id = :id"
         try:
             self._store.client.update_item(
                 TableName=self._store.table,
                 Key=to_dynamo(BatchKey(manifest.date_prefix).as_key()),
-                UpdateExpression=(
-                    "ADD #files :minus_files, #bytes :minus_bytes REMOVE #id, #journal, #created"
-                ),
-                ConditionExpression="#id = :id",
-                ExpressionAttributeNames={
-                    "#files": BatchAttr.PENDING_FILES,
-                    "#bytes": BatchAttr.PENDING_BYTES,
-                    "#id": BatchAttr.INFLIGHT_MANIFEST_ID,
-                    "#journal": BatchAttr.INFLIGHT_FILES,
-                    "#created": BatchAttr.INFLIGHT_CREATED_AT,
-                },
-                ExpressionAttributeValues=to_dynamo(
-                    {
-                        ":minus_files": -manifest.file_count,
-                        ":minus_bytes": -manifest.total_bytes,
-                        ":id": manifest.manifest_id,
-                    }
-                ),
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_dynamo(values),
+                **condition,
             )
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-            logger.info("manifest %s was settled by another holder", manifest.manifest_id)
+            logger.info("the journal of %s was settled by another holder", manifest.manifest_id)
             return False
-        # A manifest this holder did not create is started by the flush (no execution_arn yet).
-        return created
+        return True
 
     def _clear_journal(self, date_prefix: str, manifest_id: str) -> None:
         try:
             self._store.client.update_item(
                 TableName=self._store.table,
                 Key=to_dynamo(BatchKey(date_prefix).as_key()),
-                UpdateExpression="REMOVE #id, #journal, #created",
+                UpdateExpression="REMOVE #id",
                 ConditionExpression="#id = :id",
-                ExpressionAttributeNames={
-                    "#id": BatchAttr.INFLIGHT_MANIFEST_ID,
-                    "#journal": BatchAttr.INFLIGHT_FILES,
-                    "#created": BatchAttr.INFLIGHT_CREATED_AT,
-                },
+                ExpressionAttributeNames={"#id": BatchAttr.INFLIGHT_MANIFEST_ID},
                 ExpressionAttributeValues=to_dynamo({":id": manifest_id}),
             )
         except ClientError as exc:

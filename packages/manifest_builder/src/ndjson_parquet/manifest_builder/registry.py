@@ -7,7 +7,14 @@ from enum import Enum
 
 from botocore.exceptions import ClientError
 
-from ndjson_parquet.common.keys import BatchAttr, BatchKey, FileAttr, FileKey, pending_gsi1
+from ndjson_parquet.common.keys import (
+    BatchAttr,
+    BatchKey,
+    FileAttr,
+    FileKey,
+    TableAttr,
+    pending_gsi1,
+)
 from ndjson_parquet.common.status import Status
 from ndjson_parquet.manifest_builder.events import ObjectCreated
 from ndjson_parquet.manifest_builder.store import Store, is_condition_failure, to_dynamo
@@ -72,17 +79,21 @@ def add_to_batch(
         TableName=store.table,
         Key=to_dynamo(batch.as_key()),
         UpdateExpression=(
-            "SET gsi1pk = :gpk, gsi1sk = :gsk, date_prefix = :d, updated_at = :now "
+            "SET #gpk = :gpk, #gsk = :gsk, #date = :d, #updated = :now "
             "ADD #files :files, #bytes :bytes"
         ),
         ExpressionAttributeNames={
+            "#gpk": TableAttr.GSI1_PK,
+            "#gsk": TableAttr.GSI1_SK,
+            "#date": BatchAttr.DATE_PREFIX,
+            "#updated": BatchAttr.UPDATED_AT,
             "#files": BatchAttr.PENDING_FILES,
             "#bytes": BatchAttr.PENDING_BYTES,
         },
         ExpressionAttributeValues=to_dynamo(
             {
-                ":gpk": batch.gsi1()["gsi1pk"],
-                ":gsk": batch.gsi1()["gsi1sk"],
+                ":gpk": batch.gsi1()[TableAttr.GSI1_PK],
+                ":gsk": batch.gsi1()[TableAttr.GSI1_SK],
                 ":d": date_prefix,
                 ":now": updated_at,
                 ":files": files,

@@ -37,15 +37,6 @@ class PendingFile:
     def to_manifest_file(self) -> ManifestFile:
         return ManifestFile(bucket=self.bucket, key=self.key, size=self.size, etag=self.etag)
 
-    def to_journal(self) -> dict[str, Any]:
-        return {
-            FileAttr.BUCKET: self.bucket,
-            FileAttr.KEY: self.key,
-            FileAttr.ETAG: self.etag,
-            FileAttr.SIZE: self.size,
-            FileAttr.REGISTERED_AT: self.registered_at,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Selection:
