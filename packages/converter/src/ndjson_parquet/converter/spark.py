@@ -271,7 +271,7 @@ def convert_distributed(
             raise ConversionError(f"rewriting shares to the unified schema failed: {detail}")
 
     summary = _combine(summaries, base, schema, drift, sources, dest)
-    _commit(summary, plan, options.quarantine, started)
+    _commit(summary, plan, options, sources, started)
     return summary
 
 
@@ -388,23 +388,39 @@ def _discard(summaries: list[Summary], destination: str, plan: list[Share], run_
     storage.delete([*written, *markers])
 
 
-def _commit(summary: Summary, plan: list[Share], quarantine: str | None, started: float) -> None:
+def _commit(
+    summary: Summary,
+    plan: list[Share],
+    options: ConvertOptions,
+    sources: Manifest | Sequence[str | os.PathLike[str]],
+    started: float,
+) -> None:
     """Drop the shares' own summaries and files of earlier attempts; write the summary last."""
     import orjson
 
     from ndjson_parquet.converter import storage, summary_location
     from ndjson_parquet.converter.engine import QUARANTINE_FOLDER, quarantine_location
+    from ndjson_parquet.converter.partition import partition_folder
 
     dest, run_id = summary.destination, summary.run_id
     # Parts of this run id written in-process (<id>-00000) or by another split (<id>-s001-…).
     pattern = re.compile(re.escape(run_id) + r"(-s\d{3,})?-\d{5}\.parquet")
     keep = set(summary.output_files)
+    # Without partitioning every part is in one folder: list only that one, as `convert` does.
+    if options.partition_by:
+        found = storage.list_files(dest)
+    elif isinstance(sources, Manifest):
+        found = storage.list_files(
+            storage.join(dest, partition_folder(sources.date_prefix)), recursive=False
+        )
+    else:
+        found = storage.list_files(dest, recursive=False)
     stale = [
         location
-        for location in storage.list_files(dest)
+        for location in found
         if pattern.fullmatch(location.rsplit("/", 1)[-1]) and location not in keep
     ]
-    quarantine_root = quarantine or storage.join(dest, QUARANTINE_FOLDER)
+    quarantine_root = options.quarantine or storage.join(dest, QUARANTINE_FOLDER)
     stale.append(quarantine_location(quarantine_root, run_id))
     storage.delete([*stale, *_share_summaries(dest, plan)])
     summary.seconds = round(time.monotonic() - started, 3)
