@@ -251,3 +251,58 @@ def test_a_held_lease_blocks_others_until_it_expires(world: World) -> None:
     assert lock.acquire(store, "2024-03-05", 30, world.clock) is None
     taken.release()
     assert lock.acquire(store, "2024-03-05", 30, world.clock) is not None
+
+
+def test_a_crash_before_the_document_is_written_leaves_nothing_half_done(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builder = world.builder(max_files=2)
+
+    def die(**_: Any) -> Any:
+        raise Crash
+
+    monkeypatch.setattr(builder.s3, "put_object", die)
+    with monkeypatch.context() as patch:
+        patch.setattr(lock.Lease, "release", lambda self: None)
+        with pytest.raises(Crash):
+            deliver(builder, ("2024-03-05/a.ndjson", 1), ("2024-03-05/b.ndjson", 1))
+    [batch] = world.items("BATCH#")
+    abandoned = batch["inflight_manifest_id"]
+
+    world.clock.advance(3600)
+    summary = world.builder(max_files=2).flush()
+
+    # The journal named a manifest without a document: no file was in it; a new one is cut.
+    assert summary["manifests_created"] == 1
+    [manifest] = world.manifests()
+    assert manifest["manifest_id"] != abandoned
+    assert_each_file_in_one_manifest(world)
+    [batch] = world.items("BATCH#")
+    assert "inflight_manifest_id" not in batch
+
+
+def test_a_holder_that_outlives_its_lease_only_repeats_work(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = world.builder(max_files=3, lock_ttl_seconds=60)
+    deliver(slow, ("2024-03-05/a.ndjson", 1), ("2024-03-05/b.ndjson", 1))
+    takeover: dict[str, int] = {}
+    flip = slow.cutter._flip
+
+    def paused_flip(manifest_id: str, candidates: Any) -> Any:
+        # The holder stalls past its lease; the flush takes over and finishes its manifest.
+        world.clock.advance(61)
+        takeover.update(world.builder(max_files=3).flush())
+        return flip(manifest_id, candidates)
+
+    monkeypatch.setattr(slow.cutter, "_flip", paused_flip)
+    invocation = deliver(slow, ("2024-03-05/c.ndjson", 1))
+
+    assert takeover["manifests_created"] == 1
+    assert invocation.counts.manifests_created == 0  # the stalled holder made nothing new
+    [manifest] = world.manifests()
+    assert manifest["file_count"] == 3
+    assert_each_file_in_one_manifest(world)
+    [batch] = world.items("BATCH#")
+    assert (batch["pending_files"], batch["pending_bytes"]) == (0, 0)
+    assert len(world.executions()) == 1
