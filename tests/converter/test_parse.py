@@ -105,3 +105,34 @@ def test_nested_and_list_conflicts_are_grouped_without_losing_rows() -> None:
     parser = ChunkParser(declared=None, block_size=1 << 20, exact_piece_lines=4)
     parser.parse(b"\n".join(nested) + b"\n", 1, "src", None)
     assert parser.conflicts == ["/u/v"]
+
+
+def test_group_chunk_splits_by_kind_and_skips_empty_lines() -> None:
+    from ndjson_parquet.converter.parse import group_chunk
+
+    data = b'{"a":1}\r\n\n{"a":"x"}\n{"b":2}\n{"a":  true}\n{"a":3}'
+    grouped = group_chunk(data, ["/a"])
+    assert grouped is not None
+    groups, empty = grouped
+    assert empty == 1
+    by_rows = {tuple(rows.tolist()): raw for raw, rows in groups}
+    assert by_rows == {
+        (0, 3, 5): b'{"a":1}\r\n{"b":2}\n{"a":3}',
+        (2,): b'{"a":"x"}\n',
+        (4,): b'{"a":  true}\n',
+    }
+    assert group_chunk(data, ["/l/[]"]) is None
+
+
+def test_chunks_after_a_conflict_are_grouped_and_still_lose_nothing() -> None:
+    parser = ChunkParser(declared=None, block_size=1 << 20, exact_piece_lines=2)
+    first = b"\n".join([b'{"a":1}'] * 5 + [b'{"a":"s"}']) + b"\n"
+    parser.parse(first, 1, "src", None)
+    assert parser.conflicts == ["/a"]
+    second = b'{"a":2}\r\n\n   \n{"a":"t"}\nnot json\n{"a":[1,"x"]}\n{"a":99999999999999999999}\n{"a":4}\n'
+    out = parser.parse(second, 7, "src", None)
+    assert out.blank == 2
+    assert [b.line for b in out.bad] == [11]
+    got = rows(out)
+    assert sorted(got) == [7, 10, 12, 13, 14]
+    assert got[13]["a"] == "99999999999999999999"

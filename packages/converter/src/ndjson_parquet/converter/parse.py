@@ -30,6 +30,7 @@ from ndjson_parquet.converter.schema import (
 )
 
 _WS = b" \t\r"
+_PROBE_BYTES = 1 << 20
 
 
 @dataclass(slots=True)
@@ -365,6 +366,87 @@ def _group_by_kind(lines: list[tuple[int, bytes]], path: str) -> list[list[tuple
     return out
 
 
+_KIND_CODE = np.zeros(256, dtype=np.int64)  # 0: no value (absent or null)
+for _byte, _kind_name in _KIND_OF_FIRST_BYTE.items():
+    _KIND_CODE[_byte] = {"": 0, "string": 1, "number": 2, "boolean": 3, "object": 4, "array": 5}[
+        _kind_name
+    ]
+
+
+class _Lazy(Sequence[bytes]):
+    """The lines of some data, split only if a line is asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._parts: list[bytes] | None = None
+
+    def _split(self) -> list[bytes]:
+        if self._parts is None:
+            self._parts = self.data.split(b"\n")
+            if self.data.endswith(b"\n"):
+                self._parts.pop()
+        return self._parts
+
+    def __len__(self) -> int:
+        return len(self._split())
+
+    def __getitem__(self, i: int) -> bytes:  # type: ignore[override]
+        return self._split()[i]
+
+
+def group_chunk(
+    data: bytes, paths: Sequence[str]
+) -> tuple[list[tuple[bytes, np.ndarray]], int] | None:
+    """A chunk's lines grouped by the kinds of the values at object paths, vectorised.
+
+    Returns ([(group bytes, 0-based line indexes)], empty line count), or None when a path goes
+    through a list. The kind is read from the bytes after the path's last key (a heuristic:
+    a group that still conflicts fails to read and is handled line by line). Lines with no
+    value there join the largest group. Empty lines belong to no group.
+    """
+    patterns = [_key_pattern(p) for p in paths]
+    if any(p is None for p in patterns) or not data:
+        return None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    ends = newlines if data.endswith(b"\n") else np.append(newlines, len(data))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    n = len(ends)
+    label = np.zeros(n, dtype=np.int64)
+    for pattern in patterns:
+        assert pattern is not None
+        positions = []
+        codes = []
+        for m in pattern.finditer(data):
+            positions.append(m.start())
+            codes.append(m.group(1)[0])
+        code = np.zeros(n, dtype=np.int64)
+        if positions:
+            line_of = np.searchsorted(ends, np.array(positions, dtype=np.int64))
+            first_lines, first = np.unique(line_of, return_index=True)
+            code[first_lines] = _KIND_CODE[np.array(codes, dtype=np.uint8)[first]]
+        label = label * 8 + code
+    lengths = ends - starts
+    empty = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 13))
+    valued = label[~empty & (label != 0)]
+    if valued.size == 0:
+        return [], int(empty.sum())
+    kinds, counts = np.unique(valued, return_counts=True)
+    largest = kinds[np.argmax(counts)]
+    label[(label == 0) & ~empty] = largest
+    label[empty] = -1
+    if len(kinds) < 2:
+        return [(data, np.flatnonzero(~empty))], int(empty.sum())
+    # Each byte (newline included) takes its line's label; a group is its bytes in order.
+    span = np.append(starts[1:], len(data)) - starts
+    byte_label = np.repeat(label, span)
+    groups = []
+    for k in kinds:
+        rows = np.flatnonzero(label == k)
+        groups.append((buf[byte_label == k].tobytes(), rows))
+    return groups, int(empty.sum())
+
+
 def group_lines(
     lines: list[tuple[int, bytes]], paths: Sequence[str]
 ) -> list[list[tuple[int, bytes]]]:
@@ -411,22 +493,19 @@ class ChunkParser:
         out = ParsedChunk(lines=count_lines(data) if line_count is None else line_count)
         if not out.lines:
             return out
-        if self.conflicts:
-            lines_in = self._non_blank(out, data, first_line)
-            groups = group_lines(lines_in, self.conflicts)
-            if len(groups) > 1:
-                for group in groups:
-                    self._pieces(out, group, source, hint)
+        if hint is None and len(data) > 2 * _PROBE_BYTES:
+            hint = self._probe(data)
+        if self.conflicts and self._by_groups(out, data, first_line, source, hint):
+            return out
+        table, error = self._try_fast(data, hint)
+        conflict = _CONFLICT.search(error) if error is not None else None
+        if conflict is not None:
+            # Valid lines whose types differ: group them by the kind of the conflicting value
+            # instead of looking at each line; later chunks are grouped up front.
+            self._note_conflict(conflict.group(1))
+            if self._by_groups(out, data, first_line, source, hint):
                 return out
-            table, error = self._try_fast(data, hint)
-        else:
-            table, error = self._try_fast(data, hint)
-            lines_in = None
-        if error is not None and _CONFLICT.search(error):
-            # Valid lines whose types differ: group them instead of looking at each line.
-            if lines_in is None:
-                lines_in = self._non_blank(out, data, first_line)
-            self._pieces(out, lines_in, source, hint, error)
+            self._pieces(out, self._non_blank(out, data, first_line), source, hint, error)
             return out
         out.blank = 0
         lines: np.ndarray | None = None
@@ -442,6 +521,51 @@ class ChunkParser:
             return out
         self._slow(out, data, first_line, source, hint)
         return out
+
+    def _by_groups(
+        self, out: ParsedChunk, data: bytes, first_line: int, source: str, hint: pa.Schema | None
+    ) -> bool:
+        """Read the chunk as groups of lines with the same kinds at the known conflict paths;
+        False when that does not split the chunk (nothing added then)."""
+        grouped = group_chunk(data, self.conflicts)
+        if grouped is None:
+            line_groups = group_lines(self._non_blank(out, data, first_line), self.conflicts)
+            if len(line_groups) < 2:
+                out.blank = 0
+                return False
+            for group in line_groups:
+                self._pieces(out, group, source, hint)
+            return True
+        groups, blank = grouped
+        if len(groups) < 2:
+            return False
+        out.blank = blank
+        for group_data, rows in groups:
+            numbers = rows + first_line
+            table: pa.Table | None
+            try:
+                table = _checked_utf8(read_arrow(group_data, hint, self.block_size, self.declared))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                table = None
+            if table is not None and table.num_rows == len(numbers):
+                self._add_checked(out, table, numbers, None, 0, source, hint, _Lazy(group_data))
+                continue
+            parts = self._split(group_data)
+            kept = [(int(n), raw) for n, raw in zip(numbers, parts, strict=True) if raw.strip(_WS)]
+            out.blank += len(parts) - len(kept)
+            self._pieces(out, kept, source, hint)
+        return True
+
+    def _probe(self, data: bytes) -> pa.Schema | None:
+        """Types of the first lines, so that the first chunk is read once, not twice (the
+        reader would otherwise infer timestamps that must then be read again as text)."""
+        cut = data.rfind(b"\n", 0, _PROBE_BYTES)
+        if cut < 0:
+            return None
+        try:
+            return read_arrow(data[: cut + 1], None, self.block_size).schema
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
 
     def _try_fast(self, data: bytes, hint: pa.Schema | None) -> tuple[pa.Table | None, str | None]:
         try:

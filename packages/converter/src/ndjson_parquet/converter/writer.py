@@ -41,6 +41,9 @@ def write_options(compression: str) -> dict[str, object]:
         "coerce_timestamps": "us",
         "allow_truncated_timestamps": False,
         "version": "2.6",
+        # Columns whose dictionary outgrows this fall back to plain encoding early: measured on
+        # event data, high-cardinality strings (ids) then compress smaller and faster with zstd.
+        "dictionary_pagesize_limit": 64 * 1024,
     }
 
 
