@@ -223,7 +223,8 @@ def convert_distributed(
     """Convert `sources` with one Spark task per share; returns the combined summary.
 
     The error rate is checked over all shares together; when it is exceeded, or any share
-    fails, the shares' outputs are removed, no summary is written and the error is raised.
+    fails to convert or to conform, the shares' outputs are removed, no summary is written and
+    the error is raised.
     """
     from ndjson_parquet.converter import ConversionError, ConvertOptions
 
@@ -267,6 +268,7 @@ def convert_distributed(
     if conform:
         problems = [r for r in _collect(spark_context, _conform_share, conform) if r.error]
         if problems:
+            _discard(summaries, dest, plan, base)
             detail = "; ".join(f"share {r.index}: {r.error}" for r in problems)
             raise ConversionError(f"rewriting shares to the unified schema failed: {detail}")
 
