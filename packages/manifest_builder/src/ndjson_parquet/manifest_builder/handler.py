@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -31,6 +33,10 @@ metrics = Metrics(
     service=SERVICE,
 )
 tracer = Tracer(service=SERVICE)
+# The package's modules log through the standard library; give them the same JSON format and
+# keys (correlation id, message id) as the Powertools logger.
+logging.getLogger("ndjson_parquet")
+copy_config_to_registered_loggers(source_logger=logger, include={"ndjson_parquet"})
 
 # Stop starting new cuts when the invocation has less than this left (the lease outlives us).
 _RESERVE_MILLIS = 10_000
@@ -87,6 +93,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     invocation = Invocation()
 
     def record_handler(record: SqsRecordModel) -> None:
+        logger.set_correlation_id(record.messageId)
         logger.append_keys(message_id=record.messageId)
         try:
             work.register_body(str(record.body), invocation)
@@ -95,6 +102,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             raise
         finally:
             logger.remove_keys(["message_id"])
+            logger.set_correlation_id(None)
 
     processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel)
     response = process_partial_response(
