@@ -394,6 +394,34 @@ class _Lazy(Sequence[bytes]):
         return self._split()[i]
 
 
+def _value_starts(data: bytes, key: bytes) -> tuple[list[int], list[int]]:
+    """Positions of `"key":` and the first byte of the value after it (bytes.find is fast)."""
+    positions: list[int] = []
+    firsts: list[int] = []
+    size = len(data)
+    pos = data.find(key)
+    while pos >= 0:
+        j = pos + len(key)
+        while j < size and data[j] in b" \t\r":
+            j += 1
+        if j < size and data[j] == 58:  # ':' - a key, not a string value equal to it
+            j += 1
+            while j < size and data[j] in b" \t\r":
+                j += 1
+            if j < size:
+                positions.append(pos)
+                firsts.append(data[j])
+        pos = data.find(key, j)
+    return positions, firsts
+
+
+def _path_key(path: str) -> bytes | None:
+    parts = path.strip("/").split("/")
+    if "[]" in parts or not parts[-1]:
+        return None
+    return orjson.dumps(parts[-1].replace("~1", "/").replace("~0", "~"))
+
+
 def group_chunk(
     data: bytes, paths: Sequence[str]
 ) -> tuple[list[tuple[bytes, np.ndarray]], int] | None:
@@ -404,8 +432,8 @@ def group_chunk(
     a group that still conflicts fails to read and is handled line by line). Lines with no
     value there join the largest group. Empty lines belong to no group.
     """
-    patterns = [_key_pattern(p) for p in paths]
-    if any(p is None for p in patterns) or not data:
+    keys = [_path_key(p) for p in paths]
+    if any(k is None for k in keys) or not data:
         return None
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
@@ -413,38 +441,42 @@ def group_chunk(
     starts = np.concatenate(([0], ends[:-1] + 1))
     n = len(ends)
     label = np.zeros(n, dtype=np.int64)
-    for pattern in patterns:
-        assert pattern is not None
-        positions = []
-        codes = []
-        for m in pattern.finditer(data):
-            positions.append(m.start())
-            codes.append(m.group(1)[0])
+    for key in keys:
+        assert key is not None
+        positions, firsts = _value_starts(data, key)
         code = np.zeros(n, dtype=np.int64)
         if positions:
             line_of = np.searchsorted(ends, np.array(positions, dtype=np.int64))
             first_lines, first = np.unique(line_of, return_index=True)
-            code[first_lines] = _KIND_CODE[np.array(codes, dtype=np.uint8)[first]]
+            code[first_lines] = _KIND_CODE[np.array(firsts, dtype=np.uint8)[first]]
         label = label * 8 + code
     lengths = ends - starts
     empty = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 13))
+    empty_count = int(empty.sum())
     valued = label[~empty & (label != 0)]
     if valued.size == 0:
-        return [], int(empty.sum())
+        return [], empty_count
     kinds, counts = np.unique(valued, return_counts=True)
-    largest = kinds[np.argmax(counts)]
-    label[(label == 0) & ~empty] = largest
-    label[empty] = -1
     if len(kinds) < 2:
-        return [(data, np.flatnonzero(~empty))], int(empty.sum())
-    # Each byte (newline included) takes its line's label; a group is its bytes in order.
-    span = np.append(starts[1:], len(data)) - starts
-    byte_label = np.repeat(label, span)
+        return [(data, np.flatnonzero(~empty))], empty_count
+    label[(label == 0) & ~empty] = kinds[np.argmax(counts)]
+    label[empty] = -1
+    # Runs of neighbouring lines with the same label are copied as one slice.
+    change = np.flatnonzero(np.diff(label)) + 1
+    run_first = np.concatenate(([0], change))
+    run_last = np.append(change, n) - 1
+    run_label = label[run_first]
+    byte_start = starts[run_first]
+    byte_end = np.append(starts[1:], len(data))[run_last]
     groups = []
     for k in kinds:
-        rows = np.flatnonzero(label == k)
-        groups.append((buf[byte_label == k].tobytes(), rows))
-    return groups, int(empty.sum())
+        runs = np.flatnonzero(run_label == k)
+        chunks = [
+            data[s:e]
+            for s, e in zip(byte_start[runs].tolist(), byte_end[runs].tolist(), strict=True)
+        ]
+        groups.append((b"".join(chunks), np.flatnonzero(label == k)))
+    return groups, empty_count
 
 
 def group_lines(
