@@ -15,6 +15,7 @@ import pytest
 
 from ndjson_parquet.common import Manifest, ManifestFile
 from ndjson_parquet.converter import (
+    ConversionError,
     ConvertOptions,
     MaxErrorRateExceeded,
     Summary,
@@ -278,3 +279,14 @@ def test_replay_with_partitions_removes_stale_parts_in_every_folder(tmp_path: Pa
     assert len(first.output_files) > len(again.output_files) == 3
     assert sorted(map(str, _files(out))) == sorted(again.output_files)
     assert sorted(r["i"] for r in read_rows(again)) == list(range(600))
+
+
+def test_an_unreadable_source_fails_the_run_naming_it(tmp_path: Path) -> None:
+    good = tmp_path / "good.ndjson"
+    good.write_bytes(b'{"i":1}\n')
+    broken = tmp_path / "broken.ndjson.gz"
+    broken.write_bytes(b"this is not gzip")
+    out = tmp_path / "out"
+    with pytest.raises(ConversionError, match=r"cannot read .*broken\.ndjson\.gz"):
+        convert([good, broken], out)
+    assert [p for p in out.rglob("*") if p.is_file()] == []

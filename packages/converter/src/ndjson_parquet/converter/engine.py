@@ -161,7 +161,14 @@ class _Run:
             if self.digest is not None:
                 self.digest.update(source.location.encode() + b"\0")
             done_before = self.bytes_read
-            for chunk in prefetch(iter_chunks(source, self.options.chunk_bytes, self.digest)):
+            chunks = prefetch(iter_chunks(source, self.options.chunk_bytes, self.digest))
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except Exception as exc:  # the source, not the data: say which one
+                    raise ConversionError(f"cannot read {source.location}: {exc}") from exc
                 self._chunk(source, chunk.data, chunk.first_line, chunk.lines)
                 self.bytes_read = done_before + chunk.source_bytes
                 self._report(files_done - 1, bytes_total)
