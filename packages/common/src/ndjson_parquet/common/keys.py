@@ -75,11 +75,16 @@ class FileKey:
         return f"FILE{SEP}{bucket}/{key}"
 
 
+# DynamoDB limits a sort key to 1024 bytes; index keys need not be unique, so longer ones are cut.
+SORT_KEY_MAX_BYTES: Final = 1024
+
+
 def pending_gsi1(date_prefix: str, registered_at: str, uri: str) -> dict[str, str]:
     """gsi1 attributes of a pending file: arrival order within its date prefix."""
+    sort_key = f"{registered_at}{SEP}{uri}".encode()[:SORT_KEY_MAX_BYTES]
     return {
         TableAttr.GSI1_PK: f"PENDING{SEP}{date_prefix}",
-        TableAttr.GSI1_SK: f"{registered_at}{SEP}{uri}",
+        TableAttr.GSI1_SK: sort_key.decode("utf-8", errors="ignore"),
     }
 
 

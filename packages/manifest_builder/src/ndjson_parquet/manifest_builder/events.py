@@ -12,13 +12,40 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser.models import (
-    S3EventNotificationEventBridgeModel,
-    S3Model,
-)
-from pydantic import ValidationError
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from pydantic import BaseModel, NonNegativeInt, ValidationError
 
 from ndjson_parquet.common import decode_event_key
+
+
+class _Object(BaseModel):
+    key: str
+    size: NonNegativeInt | None = None
+    eTag: str | None = None
+    sequencer: str | None = None
+
+
+class _Bucket(BaseModel):
+    name: str
+
+
+class _S3(BaseModel):
+    bucket: _Bucket
+    object: _Object
+
+
+class _Record(BaseModel):
+    eventName: str
+    eventTime: datetime
+    s3: _S3
+
+
+class _Notification(BaseModel):
+    """The fields of an S3 event notification this Lambda uses, and only those: Powertools'
+    S3Model also requires userIdentity, requestParameters and responseElements, which
+    S3-compatible stores (and moto) leave out."""
+
+    Records: list[_Record]
 
 
 class BadMessage(ValueError):
@@ -59,7 +86,7 @@ def _problems(exc: ValidationError) -> str:
 
 def _from_records(data: dict[str, Any]) -> ParsedBody:
     try:
-        model = S3Model.model_validate(data)
+        model = _Notification.model_validate(data)
     except ValidationError as exc:
         raise BadMessage(f"invalid S3 notification: {_problems(exc)}") from None
     created: list[ObjectCreated] = []
@@ -69,15 +96,13 @@ def _from_records(data: dict[str, Any]) -> ParsedBody:
             ignored.append(f"event {record.eventName}")
             continue
         obj = record.s3.object
-        if obj is None:
-            raise BadMessage(f"{record.eventName} without an object")
         if obj.size is None:
             raise BadMessage(f"{record.eventName} for {obj.key!r} has no size")
         created.append(
             ObjectCreated(
                 bucket=record.s3.bucket.name,
                 key=decode_event_key(obj.key),
-                size=int(obj.size),
+                size=obj.size,
                 etag=_version_id(obj.eTag, obj.sequencer, obj.key),
                 sequencer=obj.sequencer,
                 event_time=record.eventTime,
