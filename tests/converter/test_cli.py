@@ -264,3 +264,28 @@ def test_missing_s3_input_fails_with_a_message(
     assert code == EXIT_FAILED
     assert "NoSuchKey" in stderr or "Not Found" in stderr
     assert "Traceback" not in stderr
+
+
+def test_manifest_run_removes_what_a_spark_run_of_it_left(
+    s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = _manifest_in_s3(s3)
+    path = tmp_path / "manifest.json"
+    path.write_text(manifest.to_json())
+    out = tmp_path / "out"
+    mid = manifest.manifest_id
+    leftovers = [
+        out / "dt=2024-03-05" / f"{mid}-s000-00000.parquet",
+        out / "dt=2024-03-05" / f"{mid}-s001-00000.parquet",
+        out / "_summary" / f"{mid}-s001.json",
+        out / "_quarantine" / f"{mid}-s000.ndjson",
+    ]
+    unrelated = out / "dt=2024-03-05" / "other-manifest-s000-00000.parquet"
+    for leftover in [*leftovers, unrelated]:
+        leftover.parent.mkdir(parents=True, exist_ok=True)
+        leftover.write_bytes(b"from an earlier run")
+
+    summary = _run_json(capsys, ["--manifest", str(path), "--output", str(out)])
+    assert not [p for p in leftovers if p.exists()]
+    assert unrelated.exists()
+    assert sorted(str(p) for p in out.rglob(f"{mid}*.parquet")) == sorted(summary["output_files"])

@@ -333,3 +333,11 @@ def test_glue_main_spreads_a_manifest_over_spark(spark_context: Any, moto_s3: An
 
     glue.main(argv, spark_context=spark_context)
     assert [k for k in keys() if k.endswith(".parquet")] == parquet
+
+    # The same manifest converted in-process afterwards (a single-core run, or the CLI):
+    # the shares' parts and markers go, so no row is there twice.
+    again = glue.main(argv)
+    parquet_now = [k for k in keys() if k.endswith(".parquet")]
+    assert sorted(again.output_files) == [f"s3://output-bucket/{k}" for k in parquet_now]
+    assert not any("-s00" in k for k in parquet_now)
+    assert [k for k in keys() if "/_summary/" in k] == [f"events/_summary/{MANIFEST_ID}.json"]

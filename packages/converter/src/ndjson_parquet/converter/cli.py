@@ -136,6 +136,10 @@ def run(args: argparse.Namespace) -> int:
             sources = read_manifest(args.manifest)
         with _progress(interactive) as on_progress:
             summary = convert(sources, args.output, options, progress=on_progress)
+        if args.manifest:
+            from ndjson_parquet.converter.spark import remove_split_leftovers
+
+            remove_split_leftovers(summary, options, sources)
     except MaxErrorRateExceeded as exc:
         return _fail(str(exc), EXIT_MAX_ERROR_RATE)
     except (ConversionError, ManifestError, OSError, ValueError, BotoCoreError, ClientError) as exc:

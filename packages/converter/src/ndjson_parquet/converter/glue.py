@@ -283,8 +283,11 @@ def _convert(manifest: Manifest, args: GlueJobArgs, spark_context: Any) -> Summa
         if spark.should_distribute(spark_context, manifest):
             return spark.convert_distributed(spark_context, manifest, args.output_uri, options)
     from ndjson_parquet.converter import convert
+    from ndjson_parquet.converter.spark import remove_split_leftovers
 
-    return convert(manifest, args.output_uri, options)
+    summary = convert(manifest, args.output_uri, options)
+    remove_split_leftovers(summary, options, manifest)
+    return summary
 
 
 def _safe(argv: Sequence[str]) -> str:

@@ -402,26 +402,11 @@ def _commit(
 
     from ndjson_parquet.converter import storage, summary_location
     from ndjson_parquet.converter.engine import QUARANTINE_FOLDER, quarantine_location
-    from ndjson_parquet.converter.partition import partition_folder
 
     dest, run_id = summary.destination, summary.run_id
     # Parts of this run id written in-process (<id>-00000) or by another split (<id>-s001-…).
     pattern = re.compile(re.escape(run_id) + r"(-s\d{3,})?-\d{5}\.parquet")
-    keep = set(summary.output_files)
-    # Without partitioning every part is in one folder: list only that one, as `convert` does.
-    if options.partition_by:
-        found = storage.list_files(dest)
-    elif isinstance(sources, Manifest):
-        found = storage.list_files(
-            storage.join(dest, partition_folder(sources.date_prefix)), recursive=False
-        )
-    else:
-        found = storage.list_files(dest, recursive=False)
-    stale = [
-        location
-        for location in found
-        if pattern.fullmatch(location.rsplit("/", 1)[-1]) and location not in keep
-    ]
+    stale = _stale_parts(summary, options, sources, pattern)
     quarantine_root = options.quarantine or storage.join(dest, QUARANTINE_FOLDER)
     stale.append(quarantine_location(quarantine_root, run_id))
     storage.delete([*stale, *_share_summaries(dest, plan)])
@@ -430,3 +415,65 @@ def _commit(
         orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2),
         summary_location(dest, run_id),
     )
+
+
+def _stale_parts(
+    summary: Summary,
+    options: ConvertOptions,
+    sources: Manifest | Sequence[str | os.PathLike[str]],
+    pattern: re.Pattern[str],
+) -> list[str]:
+    """Parts matching `pattern` that this run did not write.
+
+    Without partitioning every part is in one folder: only that one is listed, as `convert`
+    does; with partitioning, the whole destination.
+    """
+    from ndjson_parquet.converter import storage
+    from ndjson_parquet.converter.partition import partition_folder
+
+    dest = summary.destination
+    if options.partition_by:
+        found = storage.list_files(dest)
+    elif isinstance(sources, Manifest):
+        folder = storage.join(dest, partition_folder(sources.date_prefix))
+        found = storage.list_files(folder, recursive=False)
+    else:
+        found = storage.list_files(dest, recursive=False)
+    keep = set(summary.output_files)
+    return [
+        location
+        for location in found
+        if pattern.fullmatch(location.rsplit("/", 1)[-1]) and location not in keep
+    ]
+
+
+def remove_split_leftovers(
+    summary: Summary,
+    options: ConvertOptions,
+    sources: Manifest | Sequence[str | os.PathLike[str]],
+) -> list[str]:
+    """After an in-process run, remove what an earlier Spark run of the same run id left.
+
+    An in-process `convert` replaces only its own `<id>-00000…` parts; the shares of a Spark
+    run (`<id>-s000-00000…`), their summaries and quarantine files would otherwise stay next to
+    the new output and duplicate its rows. Returns the removed locations.
+    """
+    from ndjson_parquet.converter import storage
+    from ndjson_parquet.converter.engine import QUARANTINE_FOLDER, SUMMARY_FOLDER
+
+    dest, run_id = summary.destination, summary.run_id
+    share = re.escape(run_id) + r"-s\d{3,}"
+    stale = _stale_parts(summary, options, sources, re.compile(share + r"-\d{5}\.parquet"))
+    quarantine_root = options.quarantine or storage.join(dest, QUARANTINE_FOLDER)
+    for folder, suffix in (
+        (storage.join(dest, SUMMARY_FOLDER), r"\.json"),
+        (quarantine_root, r"\.ndjson"),
+    ):
+        marker = re.compile(share + suffix)
+        stale.extend(
+            location
+            for location in storage.list_files(folder, recursive=False)
+            if marker.fullmatch(location.rsplit("/", 1)[-1])
+        )
+    storage.delete(stale)
+    return stale
