@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -291,3 +292,23 @@ def test_empty_state_machine_arn_leaves_the_manifest_manifested(world: World, in
     assert manifest["status"] == "manifested"
     assert "execution_arn" not in manifest
     assert world.executions() == []
+
+
+def test_log_lines_carry_the_message_id_as_correlation_id(
+    world: World, invoke: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(handler.logger.registered_handler, "stream", stream)
+    invoke(
+        world.builder(),
+        s3_body(s3_record("2024-03-05/a.ndjson", 1)),
+        s3_body(s3_record("2024-03-05/skipped.csv", 1)),
+    )
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [ignored] = [line for line in lines if "skipped.csv" in line["message"]]
+    assert ignored["correlation_id"] == "msg-1"
+    assert ignored["message_id"] == "msg-1"
+    [done] = [line for line in lines if line["message"] == "batch done"]
+    assert done["counts"]["files_registered"] == 1
+    assert done["counts"]["ignored"] == 1

@@ -11,7 +11,6 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -35,8 +34,10 @@ metrics = Metrics(
 tracer = Tracer(service=SERVICE)
 # The package's modules log through the standard library; give them the same JSON format and
 # keys (correlation id, message id) as the Powertools logger.
-logging.getLogger("ndjson_parquet")
-copy_config_to_registered_loggers(source_logger=logger, include={"ndjson_parquet"})
+_modules_logger = logging.getLogger(__package__)
+_modules_logger.handlers = [logger.registered_handler]
+_modules_logger.setLevel(logger.log_level)
+_modules_logger.propagate = False  # the Lambda runtime's root handler would log them twice
 
 # Stop starting new cuts when the invocation has less than this left (the lease outlives us).
 _RESERVE_MILLIS = 10_000
