@@ -405,7 +405,8 @@ def _unify_parts(
     if not stale:
         return parts
     partitions = {p.partition for p in stale}
-    small = settings.target_file_bytes // 4
+    # Merging re-encodes a part: worth it only for fragments.
+    small = min(settings.target_file_bytes // 8, 8 * 1024 * 1024)
     stale += [
         p
         for p in parts
