@@ -23,6 +23,7 @@ from ndjson_parquet.converter.spark import (
     share_count,
     should_distribute,
 )
+from tests.conftest import require_tool
 
 MANIFEST_ID = "2024-03-05-20240306T010203Z-5ca1ab1e"
 
@@ -108,6 +109,7 @@ FILES = {
 @pytest.fixture(scope="module")
 def spark_context() -> Iterator[Any]:
     pyspark = pytest.importorskip("pyspark")
+    require_tool("java")  # Spark's JVM
     # Local-mode executors are separate Python processes that inherit the environment of the
     # moment the context starts: this interpreter, and fake credentials (the endpoint of a
     # test's moto server is passed on with each task; credentials never are).
