@@ -183,9 +183,6 @@ class ManifestAttr:
     STATUS: Final = "status"
     FILE_COUNT: Final = "file_count"
     TOTAL_BYTES: Final = "total_bytes"
-    # Optional. The manifest builder leaves it out: the document at MANIFEST_PATH lists the files
-    # and each file item names its manifest_id, while 200 entries on the item would make every
-    # status update cost ~25 write units instead of one.
     FILES: Final = "files"
     MANIFEST_PATH: Final = "manifest_path"
     CREATED_AT: Final = "created_at"

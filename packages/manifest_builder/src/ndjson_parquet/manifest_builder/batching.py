@@ -304,6 +304,8 @@ class Cutter:
             ManifestAttr.STATUS: str(Status.MANIFESTED),
             ManifestAttr.FILE_COUNT: manifest.file_count,
             ManifestAttr.TOTAL_BYTES: manifest.total_bytes,
+            # Also in the document; kept on the item for the operator (see the README's cost).
+            ManifestAttr.FILES: [f.model_dump() for f in manifest.files],
             ManifestAttr.MANIFEST_PATH: path,
             ManifestAttr.CREATED_AT: iso(manifest.created_at),
             ManifestAttr.UPDATED_AT: now,
