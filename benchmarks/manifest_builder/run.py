@@ -2,8 +2,9 @@
 
 Runs the real SQS handler (Powertools and all) against moto in-process, one invocation per
 batch of messages, then one flush for the remainder, and counts every DynamoDB request the
-builder makes with a botocore event hook. All writes are single-item, so on AWS each write
-request costs one write unit as long as items stay under 1 KB (the largest item is printed).
+builder makes with a botocore event hook. All writes are single-item; write units are estimated
+from item sizes as DynamoDB bills them (1 per started KB). The state machine's own status
+updates of manifest items are not included (each costs as many units as the item has KB).
 
     python -m benchmarks.manifest_builder.run [--files 2000] [--batch 10] [--max-files 200]
 """
@@ -68,16 +69,46 @@ class Context:
 
 
 class RequestCounter:
+    """Counts DynamoDB requests by operation, and remembers which item each write touched."""
+
     def __init__(self) -> None:
         self.by_operation: Counter[str] = Counter()
+        self.writes: list[tuple[str, int]] = []  # (pk, size of a Put's item, else 0)
         self._lock = threading.Lock()
 
-    def __call__(self, model: Any, **_: Any) -> None:
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         with self._lock:
             self.by_operation[model.name] += 1
+            if model.name in WRITES:
+                item = params.get("Item") or params.get("Key") or {}
+                size = item_bytes(params["Item"]) if "Item" in params else 0
+                self.writes.append((str(item.get("pk", {}).get("S", "")), size))
 
     def total(self, kinds: set[str]) -> int:
         return sum(n for op, n in self.by_operation.items() if op in kinds)
+
+    def write_units(self, final_sizes: dict[str, int]) -> int:
+        """Write units as DynamoDB bills them: 1 per started KB of the larger of the item's
+        sizes (a Put's own item; for updates and deletes, the item as it ended up)."""
+        return sum(-(-max(size, final_sizes.get(pk, 0), 1) // 1024) for pk, size in self.writes)
+
+
+def attribute_bytes(value: dict[str, Any]) -> int:
+    """DynamoDB's size of one attribute value (close to the documented rules)."""
+    kind, inner = next(iter(value.items()))
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        return len(inner.lstrip("-").replace(".", "")) // 2 + 2
+    if kind == "L":
+        return 3 + sum(1 + attribute_bytes(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + attribute_bytes(v) for k, v in inner.items())
+    return 1
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    return sum(len(name.encode()) + attribute_bytes(value) for name, value in item.items())
 
 
 def create_resources() -> str:
@@ -153,14 +184,13 @@ def message(key: str, size: int, etag: str) -> dict[str, Any]:
     }
 
 
-def largest_item_bytes() -> int:
-    """Approximate DynamoDB item size (names + values as text) of the largest item."""
-    largest = 0
+def item_sizes() -> dict[str, int]:
+    """Size of every item in the table, by partition key (every pk has one item here)."""
+    sizes: dict[str, int] = {}
     for page in boto3.client("dynamodb").get_paginator("scan").paginate(TableName="tracking"):
         for item in page["Items"]:
-            size = sum(len(k) + len(json.dumps(v)) for k, v in item.items())
-            largest = max(largest, size)
-    return largest
+            sizes[item["pk"]["S"]] = item_bytes(item)
+    return sizes
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -177,7 +207,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         builder = ManifestBuilder(settings, clock=clock)
         counter = RequestCounter()
-        builder.store.client.meta.events.register("before-call.dynamodb", counter)
+        builder.store.client.meta.events.register("before-parameter-build.dynamodb", counter)
         handler.use_builder(builder)
         days = [f"2024-03-{5 + d:02}" for d in range(args.prefixes)]
         messages = [
@@ -204,6 +234,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             Select="COUNT",
         )["Count"]
         writes, reads = counter.total(WRITES), counter.total(READS)
+        sizes = item_sizes()
+        units = counter.write_units(sizes)
+        manifest_sizes = [size for pk, size in sizes.items() if pk.startswith("MANIFEST#")]
         return {
             "files": args.files,
             "messages_per_invocation": args.batch,
@@ -217,8 +250,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "writes_per_file_while_registering": round(registration[0] / args.files, 3),
             "writes_per_file": round(writes / args.files, 3),
             "reads_per_file": round(reads / args.files, 3),
+            "write_units_per_file": round(units / args.files, 3),
             "requests_by_operation": dict(sorted(counter.by_operation.items())),
-            "largest_item_bytes": largest_item_bytes(),
+            "largest_file_item_bytes": max(v for k, v in sizes.items() if k.startswith("FILE#")),
+            "largest_manifest_item_bytes": max(manifest_sizes, default=0),
         }
 
 
