@@ -9,13 +9,14 @@ no alert, counts add up), 1 otherwise, also when the failure was injected with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
-import os
 import signal
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -28,6 +29,7 @@ from ndjson_parquet.cli.local.resources import LocalSettings
 from ndjson_parquet.cli.local.runtime import LocalPipeline, PipelineTimeout
 from ndjson_parquet.cli.local.sample import SampleSpec
 from ndjson_parquet.cli.local.server import Emulator
+from ndjson_parquet.cli.local.state import Snapshot
 
 DEFAULTS = LocalSettings()
 
@@ -144,7 +146,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     args.output.mkdir(parents=True, exist_ok=True)
     log_file = args.output / "local-run.log"
-    _configure_logging(log_file, args.verbose)
     settings = LocalSettings(
         max_files_per_manifest=args.max_files,
         max_bytes_per_manifest=int(args.max_mb * 1_000_000),
@@ -158,7 +159,14 @@ def run(args: argparse.Namespace) -> int:
         malformed=args.malformed,
         seed=args.seed,
     )
-    with Emulator(port=args.port) as emulator:
+    with contextlib.ExitStack() as cleanup:
+        cleanup.enter_context(_logging_to(log_file, args.verbose))
+        emulator = cleanup.enter_context(Emulator(port=args.port))
+        if not args.verbose:
+            # Powertools writes JSON log lines and metrics to stdout by default.
+            emulator.set_env(
+                {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+            )
         console.print(f"[bold]emulated AWS[/] on {emulator.endpoint_url}")
         pipeline = LocalPipeline(
             emulator,
@@ -167,19 +175,20 @@ def run(args: argparse.Namespace) -> int:
             faults=faults,
             flush_interval=args.flush_interval,
         ).deploy()
+        cleanup.callback(pipeline.close)
         console.print(
             f"deployed [bold]{args.env}[/]: table {pipeline.names.tracking_table}, "
             f"state machine {pipeline.names.state_machine}, Glue job {pipeline.names.glue_job}"
         )
         if not args.verbose:
-            _route_lambda_logs(log_file)
+            cleanup.enter_context(_lambda_logs_to(log_file))
         started = time.monotonic()
         pipeline.start_upload(spec=None if args.input else spec, directory=args.input)
         timed_out = False
         with Live(console=console, refresh_per_second=4, transient=True) as live:
 
-            def show(snapshot: object) -> None:
-                live.update(progress_view(pipeline, snapshot, started))  # type: ignore[arg-type]
+            def show(snapshot: Snapshot) -> None:
+                live.update(progress_view(pipeline, snapshot, started))
 
             try:
                 snapshot = pipeline.run_until_idle(timeout=args.timeout, on_tick=show)
@@ -193,7 +202,6 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"logs of the Lambda and Glue runs: {log_file}")
         if args.keep_running:
             _serve(pipeline, console)
-        pipeline.close()
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -223,30 +231,54 @@ def _serve(pipeline: LocalPipeline, console: Console) -> None:
         signal.signal(signal.SIGINT, previous)
 
 
-def _route_lambda_logs(log_file: Path) -> None:
+@contextlib.contextmanager
+def _lambda_logs_to(log_file: Path) -> Iterator[None]:
     """Send the manifest builder's Powertools log lines (stdout by default) to the log file."""
     from ndjson_parquet.manifest_builder import handler
 
-    stream = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
-    for target in logging.getLogger(handler.logger.name).handlers:
-        if isinstance(target, logging.StreamHandler):
-            target.setStream(stream)
+    targets = [
+        h
+        for h in logging.getLogger(handler.logger.name).handlers
+        if isinstance(h, logging.StreamHandler)
+    ]
+    with open(log_file, "a", encoding="utf-8") as stream:
+        # Assigned rather than setStream(): that flushes the old stream, which may be closed.
+        previous = [t.stream for t in targets]
+        for target in targets:
+            target.stream = stream
+        try:
+            yield
+        finally:
+            for target, old in zip(targets, previous, strict=True):
+                target.stream = old
 
 
-def _configure_logging(log_file: Path, verbose: bool) -> None:
+@contextlib.contextmanager
+def _logging_to(log_file: Path, verbose: bool) -> Iterator[None]:
     """Components log to a file (and to the terminal with --verbose), not over the display."""
     root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root.addHandler(handler)
+    level = root.level
+    added: list[logging.Handler] = [logging.FileHandler(log_file, mode="w", encoding="utf-8")]
+    added[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     if verbose:
-        root.addHandler(logging.StreamHandler(sys.stderr))
-    else:
-        # Powertools writes JSON log lines and metrics to stdout by default.
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        warnings.filterwarnings("ignore", module="aws_lambda_powertools")
+        added.append(logging.StreamHandler(sys.stderr))
+    root.setLevel(logging.INFO)
+    for handler in added:
+        root.addHandler(handler)
+    quiet = {name: logging.getLogger(name).level for name in ("werkzeug", "botocore", "urllib3")}
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            if not verbose:
+                # Powertools warns about empty metrics on every invocation when they are off.
+                warnings.filterwarnings("ignore", module="aws_lambda_powertools")
+            yield
+    finally:
+        for handler in added:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
+        for name, old in quiet.items():
+            logging.getLogger(name).setLevel(old)

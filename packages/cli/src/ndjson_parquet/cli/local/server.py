@@ -80,6 +80,9 @@ class Emulator:
             }
         )
         os.environ.pop("AWS_PROFILE", None)
+        _forget_cached_clients()
+        # moto's backends are process-wide: start from an empty account, as a fresh server would.
+        self._post("/moto-api/reset", {})
         self._enable_state_machine_execution()
         moto_fixes.set_glue_job_runner(self._run_glue_job)
         return self
@@ -96,6 +99,7 @@ class Emulator:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
+        _forget_cached_clients()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -139,9 +143,12 @@ class Emulator:
 
         self._saved_sfn_config = dict(default_user_config.get("stepfunctions", {}))
         # The documented switch for a moto server: its config endpoint.
+        self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(
-            f"{self.endpoint_url}/moto-api/config",
-            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+            f"{self.endpoint_url}{path}",
+            data=json.dumps(body).encode(),
             method="POST",
             headers={"Content-Type": "application/json"},
         )
@@ -155,3 +162,14 @@ class Emulator:
 
         default_user_config["stepfunctions"] = self._saved_sfn_config
         self._saved_sfn_config = None
+
+
+def _forget_cached_clients() -> None:
+    """Drop boto3 clients the components cache per process: the endpoint has changed.
+
+    (On AWS each Glue run and Lambda container has one endpoint for life; here emulators come
+    and go within one process.) The manifest builder re-reads the endpoint on each call.
+    """
+    from ndjson_parquet.converter import storage
+
+    storage.reset_clients()
