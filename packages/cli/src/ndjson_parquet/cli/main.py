@@ -34,7 +34,12 @@ _GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
 
 def _mount(subparsers: Any, name: str, module_name: str, help_text: str) -> None:
     module = importlib.import_module(module_name)
-    parser = subparsers.add_parser(name, help=help_text, description=module.__doc__)
+    parser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=module.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     module.add_arguments(parser)
     parser.set_defaults(_run=module.run)
 

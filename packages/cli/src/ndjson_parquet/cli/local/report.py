@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -205,30 +206,19 @@ def render_report(report: RunReport, console: Console) -> None:
         f"conversion {s.conversion_total:.1f} s (sum of runs)",
     )
 
-    manifests = Table(title="manifests", show_lines=False, expand=False)
-    for column in (
-        "manifest",
-        "date",
-        "files",
-        "size",
-        "status",
-        "attempts",
-        "rows",
-        "quarantined",
-    ):
-        manifests.add_column(
-            column, justify="right" if column not in {"manifest", "status"} else "left"
-        )
+    manifests = Table(title="manifests", box=box.SIMPLE_HEAD, pad_edge=False)
+    manifests.add_column("manifest", no_wrap=True)
+    manifests.add_column("files", justify="right")
+    manifests.add_column("status", no_wrap=True)
+    manifests.add_column("rows", justify="right")
+    manifests.add_column("quarantined", justify="right")
     for row in report.manifest_rows:
         status = str(row["status"])
         colour = {"completed": "green", "failed": "red"}.get(status, "yellow")
         manifests.add_row(
             str(row["manifest_id"]),
-            str(row["date_prefix"]),
             str(row["files"]),
-            _mb(row["bytes"]),
             f"[{colour}]{status}[/]",
-            str(row["attempts"]),
             _dash(row["rows"]),
             _dash(row["quarantined"]),
         )

@@ -143,11 +143,12 @@ def _print_manifest(out: Console, story: dict[str, Any]) -> None:
     files = item.get(ManifestAttr.FILES)
     out.print(_attributes(f"manifest {item.get(ManifestAttr.MANIFEST_ID)}", item, skip=("files",)))
     if isinstance(files, list):
-        out.print(
-            f"{len(files)} file(s): "
-            + ", ".join(str(f) for f in files[:5])
-            + (" …" if len(files) > 5 else "")
-        )
+        out.print(f"{len(files)} file(s):")
+        for f in files:
+            if isinstance(f, dict):
+                out.print(f"  s3://{f.get('bucket')}/{f.get('key')} ({f.get('size')} bytes)")
+            else:
+                out.print(f"  {f}")
     if not story["executions"]:
         out.print("no execution found")
     for execution in story["executions"]:
