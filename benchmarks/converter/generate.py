@@ -50,8 +50,10 @@ TOP_LEVEL_KEYS = [
 ]  # fmt: skip
 
 
-def _event(rng: random.Random, file_index: int, files: int, n: int) -> dict[str, Any]:
-    late = file_index >= files // 2  # the second half of the files drifts
+def _event(
+    rng: random.Random, file_index: int, files: int, n: int, drift: bool = True
+) -> dict[str, Any]:
+    late = drift and file_index >= files // 2  # the second half of the files drifts
     ts = EPOCH + timedelta(seconds=file_index * 86400 // max(files, 1) + n)
     ev: dict[str, Any] = {
         "event_id": f"{file_index:04d}-{n:09d}",
@@ -123,14 +125,18 @@ def _event(rng: random.Random, file_index: int, files: int, n: int) -> dict[str,
     return ev
 
 
-def events(seed: int, file_index: int, files: int, count: int) -> Iterator[dict[str, Any]]:
+def events(
+    seed: int, file_index: int, files: int, count: int, drift: bool = True
+) -> Iterator[dict[str, Any]]:
     """The events of one file, identical for the same arguments."""
     rng = random.Random(seed * 1_000_003 + file_index)
     for n in range(count):
-        yield _event(rng, file_index, files, n)
+        yield _event(rng, file_index, files, n, drift)
 
 
-def generate(out: Path, megabytes: int, files: int = 8, seed: int = 7) -> list[tuple[Path, int]]:
+def generate(
+    out: Path, megabytes: int, files: int = 8, seed: int = 7, drift: bool = True
+) -> list[tuple[Path, int]]:
     """Write `files` NDJSON files of about `megabytes` in all; returns (path, event count)."""
     out.mkdir(parents=True, exist_ok=True)
     per_file = megabytes * 1_000_000 // files
@@ -141,7 +147,7 @@ def generate(out: Path, megabytes: int, files: int = 8, seed: int = 7) -> list[t
         size = 0
         with path.open("wb") as fh:
             buf: list[bytes] = []
-            for ev in events(seed, i, files, 10**12):
+            for ev in events(seed, i, files, 10**12, drift):
                 line = orjson.dumps(ev) + b"\n"
                 buf.append(line)
                 size += len(line)
@@ -162,8 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mb", type=int, default=512)
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-drift", action="store_true", help="every file like the first ones")
     args = parser.parse_args(argv)
-    for path, count in generate(args.out, args.mb, args.files, args.seed):
+    for path, count in generate(args.out, args.mb, args.files, args.seed, not args.no_drift):
         print(f"{path}\t{count} events\t{path.stat().st_size} bytes")
 
 

@@ -87,10 +87,10 @@ def _decoded(value: Any, f: pa.Field) -> Any:
     return value
 
 
-def _truth(seed: int, counts: list[int]) -> dict[str, dict[str, Any]]:
+def _truth(seed: int, counts: list[int], drift: bool) -> dict[str, dict[str, Any]]:
     sample: dict[str, dict[str, Any]] = {}
     for i, count in enumerate(counts):
-        for n, ev in enumerate(events(seed, i, len(counts), count)):
+        for n, ev in enumerate(events(seed, i, len(counts), count, drift)):
             if n % SAMPLE_EVERY == 0:
                 sample[ev["event_id"]] = ev
     return sample
@@ -145,15 +145,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/ndjson-parquet-bench"))
     parser.add_argument("--tools", default="ndjson-parquet,duckdb,polars,pyarrow")
+    parser.add_argument("--no-drift", action="store_true", help="data without drift")
     args = parser.parse_args(argv)
+    drift = not args.no_drift
 
-    src = args.workdir / f"input-{args.mb}mb-{args.files}f-s{args.seed}"
+    name = f"input-{args.mb}mb-{args.files}f-s{args.seed}" + ("" if drift else "-nodrift")
+    src = args.workdir / name
     if not src.exists():
-        generated = generate(src, args.mb, args.files, args.seed)
+        generated = generate(src, args.mb, args.files, args.seed, drift)
         (src / "counts.json").write_text(json.dumps([c for _, c in generated]))
     counts: list[int] = json.loads((src / "counts.json").read_text())
     input_mb = sum(p.stat().st_size for p in src.glob("*.ndjson")) / 1e6
-    truth = _truth(args.seed, counts)
+    truth = _truth(args.seed, counts, drift)
     results = []
     for tool in args.tools.split(","):
         out = args.workdir / f"out-{tool}"
