@@ -306,3 +306,33 @@ def test_a_holder_that_outlives_its_lease_only_repeats_work(
     [batch] = world.items("BATCH#")
     assert (batch["pending_files"], batch["pending_bytes"]) == (0, 0)
     assert len(world.executions()) == 1
+
+
+def test_a_crash_between_registering_and_counting_is_repaired(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ndjson_parquet.manifest_builder import builder as builder_module
+
+    body = s3_body(s3_record("2024-03-05/a.ndjson", 5, etag="e1"))
+    first = world.builder(max_files=2)
+    with monkeypatch.context() as patch:
+
+        def die(*_: Any, **__: Any) -> Any:
+            raise Crash
+
+        patch.setattr(builder_module, "add_to_batch", die)
+        invocation = Invocation()
+        first.register_body(body, invocation)
+        with pytest.raises(Crash):
+            first.settle(invocation, lambda: False)
+    assert world.items("BATCH#") == []  # registered, but no batch lists its date prefix
+
+    # SQS delivers the message again: a duplicate, which still makes the batch known.
+    again = Invocation()
+    world.builder(max_files=2).register_body(body, again)
+    world.builder(max_files=2).settle(again, lambda: False)
+    assert again.counts.duplicates == 1
+    world.clock.advance(901)
+
+    assert world.builder(max_files=2).flush()["manifests_created"] == 1
+    assert_each_file_in_one_manifest(world)
