@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -81,7 +82,7 @@ def _emit(counts: Counts) -> None:
     metrics.add_metric("CutErrors", MetricUnit.Count, counts.cut_errors)
 
 
-def _should_stop(context: LambdaContext) -> Any:
+def _should_stop(context: LambdaContext) -> Callable[[], bool]:
     return lambda: context.get_remaining_time_in_millis() < _RESERVE_MILLIS
 
 
