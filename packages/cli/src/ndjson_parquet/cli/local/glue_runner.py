@@ -62,6 +62,9 @@ class GlueJobRunner:
 
     def __init__(self, faults: FaultPlan | None = None) -> None:
         self.faults = faults or FaultPlan()
+        # While cleared, runs wait before converting (the benchmark times stages apart).
+        self.gate = threading.Event()
+        self.gate.set()
         self.records: list[RunRecord] = []
         self._count = 0
         self._active = 0
@@ -74,6 +77,7 @@ class GlueJobRunner:
     def __call__(self, job_name: str, run_id: str, arguments: dict[str, str]) -> Any:
         from ndjson_parquet.converter import glue
 
+        self.gate.wait()
         with self._lock:
             self._count += 1
             number = self._count

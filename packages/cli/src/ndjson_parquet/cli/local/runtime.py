@@ -101,7 +101,12 @@ class LocalPipeline:
 
     def deploy(self) -> LocalPipeline:
         """Create the resources and hook the Glue job to the real converter."""
+        from ndjson_parquet.manifest_builder import handler
+
         self._deployment = create_deployment(self.aws, self.names, self.settings)
+        # The handler reads its settings from the environment (set per invocation below), not
+        # from a builder some earlier caller injected into this process.
+        handler.use_builder(None)
         self.emulator.register_glue_job(self.names.glue_job, self.runner)
         self._mapping = EventSourceMapping(
             sqs=self.client("sqs"),
