@@ -34,7 +34,7 @@ class ConvertOptions:
     # Output name stem; default the manifest id, else a hash of the sources' names and bytes.
     run_id: str | None = None
     # Tuning: bytes of NDJSON parsed at once, and the JSON reader's block size.
-    chunk_bytes: int = 32 * MiB
+    chunk_bytes: int = 16 * MiB
     block_bytes: int = 4 * MiB
 
     def __post_init__(self) -> None:
