@@ -290,3 +290,8 @@ def test_an_unreadable_source_fails_the_run_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ConversionError, match=r"cannot read .*broken\.ndjson\.gz"):
         convert([good, broken], out)
     assert [p for p in out.rglob("*") if p.is_file()] == []
+
+
+def test_a_missing_source_is_a_conversion_error(tmp_path: Path) -> None:
+    with pytest.raises(ConversionError, match="cannot read .*nothing-here"):
+        convert([tmp_path / "nothing-here.ndjson"], tmp_path / "out")

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from ndjson_parquet.common import Manifest
 from ndjson_parquet.converter import storage
+from ndjson_parquet.converter.errors import ConversionError
 
 BOM = b"\xef\xbb\xbf"
 _COMPRESSION = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
@@ -46,7 +47,11 @@ def resolve_sources(sources: Manifest | Sequence[str | os.PathLike[str]]) -> lis
     out = []
     for s in sources:
         loc = os.fspath(s)
-        out.append(Source(loc, storage.size_of(loc)))
+        try:
+            size = storage.size_of(loc)
+        except Exception as exc:  # missing file, no such key, no access
+            raise ConversionError(f"cannot read {loc}: {exc}") from exc
+        out.append(Source(loc, size))
     return out
 
 
