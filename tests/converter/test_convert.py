@@ -293,5 +293,5 @@ def test_an_unreadable_source_fails_the_run_naming_it(tmp_path: Path) -> None:
 
 
 def test_a_missing_source_is_a_conversion_error(tmp_path: Path) -> None:
-    with pytest.raises(ConversionError, match="cannot read .*nothing-here"):
+    with pytest.raises(ConversionError, match=r"cannot read .*nothing-here"):
         convert([tmp_path / "nothing-here.ndjson"], tmp_path / "out")
