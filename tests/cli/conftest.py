@@ -82,6 +82,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             monkeypatch.setenv(name, value)
         from ndjson_parquet.manifest_builder import handler
 
+        handler.use_builder(None)
         mapping = EventSourceMapping(
             sqs=boto3.client("sqs"),
             queue_url=deployment.queue_url,

@@ -228,3 +228,25 @@ def test_inspect_a_file_overwritten_with_new_content_has_two_versions(world: Wor
 def test_inspect_unknown_subjects_exit_1(world: World) -> None:
     assert main(["inspect", "--env", ENVIRONMENT, "2024-05-01-unknown"]) == 1
     assert main(["inspect", "--env", ENVIRONMENT, f"s3://{world.names.input_bucket}/nope"]) == 1
+
+
+def test_human_output_names_what_an_operator_looks_for(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "240")  # whole URIs in table cells
+    keys = _keys(DAY_A, MAX_FILES + 1)
+    world.upload(*keys)
+    (manifest,) = world.manifests()
+    manifest_id = manifest[ManifestAttr.MANIFEST_ID]
+
+    assert main(["status", "--env", ENVIRONMENT]) == 0
+    assert DAY_A in capsys.readouterr().out
+    assert main(["inspect", "--env", ENVIRONMENT, manifest_id]) == 0
+    story = capsys.readouterr().out
+    assert f"execution {manifest_id}" in story
+    assert all(k in story for k in keys[:MAX_FILES])
+    assert main(["orphans", "--env", ENVIRONMENT, "--older-than", "0s"]) == 1
+    assert keys[-1] in capsys.readouterr().out
+    assert main(["stuck", "--env", ENVIRONMENT, "--older-than", "0s"]) == 1
+    # Started by the builder; moto here runs no execution, so it is never claimed.
+    assert "not claimed, execution RUNNING" in capsys.readouterr().out

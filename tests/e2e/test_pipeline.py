@@ -250,3 +250,15 @@ def _table_items(pipeline: LocalPipeline) -> list[dict[str, Any]]:
 
 def _objects(pipeline: LocalPipeline, bucket: str) -> dict[str, str]:
     return {o["Key"]: o["ETag"] for o in pipeline.list_objects(bucket)}
+
+
+def test_an_unreadable_event_ends_in_the_dead_letter_queue(pipeline: LocalPipeline) -> None:
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=pipeline.deployment.queue_url, MessageBody="not an S3 event")
+
+    snapshot = pipeline.run_until_idle(timeout=TIMEOUT)
+
+    assert snapshot.dead_letters == 1
+    (dead,) = sqs.receive_message(QueueUrl=pipeline.deployment.dlq_url)["Messages"]
+    assert dead["Body"] == "not an S3 event"
+    assert pipeline.mapping.stats.failed >= pipeline.settings.max_receive_count

@@ -54,6 +54,9 @@ def find_stuck(
                     latest = executions[-1]
                     entry["execution_status"] = latest.get("status")
                     entry["execution_arn"] = latest.get("executionArn")
+                    if status == Status.MANIFESTED:
+                        # Started, but the workflow has not claimed it (yet, or ever).
+                        entry["reason"] = f"not claimed, execution {latest.get('status')}"
             found.append(entry)
     return found
 
