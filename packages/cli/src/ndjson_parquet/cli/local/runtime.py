@@ -213,7 +213,10 @@ class LocalPipeline:
         from ndjson_parquet.manifest_builder import handler
 
         self._apply_lambda_environment()
-        return handler.lambda_handler(event, context)
+        try:
+            return handler.lambda_handler(event, context)
+        finally:
+            _drop_disabled_metrics(handler)
 
     def flush(self) -> Any:
         """One run of the scheduled flush function."""
@@ -241,6 +244,8 @@ class LocalPipeline:
             self.flush_errors += 1
             log.exception("flush failed")
             return None
+        finally:
+            _drop_disabled_metrics(handler)
 
     def _apply_lambda_environment(self) -> None:
         environment = self.deployment.lambda_environment()
@@ -362,6 +367,15 @@ class LocalPipeline:
 
     def close(self) -> None:
         self.emulator.unregister_glue_job(self.names.glue_job)
+
+
+def _drop_disabled_metrics(handler: Any) -> None:
+    """With POWERTOOLS_METRICS_DISABLED, Powertools 3.x skips printing on flush but keeps the
+    values, and prints them anyway once a metric has 100 (on stdout, over the progress
+    display); the local runtime forgets them after each invocation instead."""
+    metrics = getattr(handler, "metrics", None)
+    if metrics is not None and os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+        metrics.clear_metrics()
 
 
 class PipelineTimeout(TimeoutError):
