@@ -67,6 +67,13 @@ def json_text(array: pa.Array, field: pa.Field) -> pa.Array:
     if pa.types.is_floating(t):
         # Arrow prints floats as valid JSON numbers ("5", "0.1", "1e+20").
         return pc.cast(array, pa.string())
+    if (
+        pa.types.is_string(t)
+        and not pc.any(pc.match_substring_regex(array, "[\\x00-\\x1f]")).as_py()
+    ):
+        # Quoting without control characters needs only two escapes: done column-wise.
+        escaped = pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"')
+        return pc.binary_join_element_wise('"', escaped, '"', "")
     values = array.to_pylist()
     return pa.array(
         [None if v is None else _dump(_python_value(v, field)) for v in values], pa.string()
