@@ -113,8 +113,16 @@ data "aws_iam_policy_document" "manifest_cutting" {
 
   statement {
     sid       = "ManifestDocuments"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:GetObject"] # a resumed cut re-reads what it wrote
     resources = [local.manifest_objects]
+  }
+
+  # A resumed cut treats a missing manifest document (NoSuchKey) as "not written yet"; without
+  # ListBucket, S3 answers 403 instead of 404 for a missing key.
+  statement {
+    sid       = "ManifestBucketListing"
+    actions   = ["s3:ListBucket"]
+    resources = [var.bucket_arns["manifests"]]
   }
 
   statement {

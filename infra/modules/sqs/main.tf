@@ -3,12 +3,27 @@
 # object keys, sizes and ETags.
 
 data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  # Built from the name: the dead-letter queue's redrive-allow policy names the queue that uses
+  # it, which in turn names the dead-letter queue in its redrive policy.
+  queue_arn = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${var.queue_name}"
+}
 
 resource "aws_sqs_queue" "dead_letter" {
   name                      = var.dead_letter_queue_name
   message_retention_seconds = var.dead_letter_retention_seconds
   sqs_managed_sse_enabled   = true
-  tags                      = var.tags
+
+  # Only the event queue may move messages here.
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [local.queue_arn]
+  })
+
+  tags = var.tags
 }
 
 resource "aws_sqs_queue" "events" {
@@ -26,15 +41,6 @@ resource "aws_sqs_queue" "events" {
   })
 
   tags = var.tags
-}
-
-resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
-  queue_url = aws_sqs_queue.dead_letter.id
-
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.events.arn]
-  })
 }
 
 data "aws_iam_policy_document" "events" {
