@@ -52,6 +52,11 @@ resource "aws_s3_object" "common_wheel" {
   tags   = var.tags
 }
 
+# The job's log groups, with retention and the key. AWS documents that a job whose security
+# configuration encrypts CloudWatch Logs writes to /aws-glue/jobs-<role>-<security configuration>/…
+# instead; how that combines with Glue 5's --custom-logGroup-prefix is not documented, so the role
+# may also create (encrypted) groups under /aws-glue/ (see the iam module). Check the groups after
+# the first run and set their retention if Glue created them.
 resource "aws_cloudwatch_log_group" "job" {
   for_each = toset(["output", "error"])
 
