@@ -50,6 +50,11 @@ variable "architecture" {
   description = "Instruction set of the functions (the zip's compiled dependencies must match it)."
   type        = string
   default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
 }
 
 variable "timeout_seconds" {

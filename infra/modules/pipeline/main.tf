@@ -168,6 +168,7 @@ module "lambda" {
   flush_role_arn               = module.iam.flush_role_arn
   package_path                 = local.lambda_package_path
   runtime                      = var.lambda_runtime
+  architecture                 = var.lambda_architecture
   timeout_seconds              = var.lambda_timeout_seconds
   memory_mb                    = var.lambda_memory_mb
   builder_reserved_concurrency = var.builder_reserved_concurrency

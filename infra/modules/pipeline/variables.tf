@@ -126,6 +126,12 @@ variable "lambda_runtime" {
   default     = "python3.11"
 }
 
+variable "lambda_architecture" {
+  description = "x86_64 or arm64 (must match the zip's compiled dependencies)."
+  type        = string
+  default     = "x86_64"
+}
+
 variable "lambda_timeout_seconds" {
   description = "Timeout of both functions; the queue's visibility timeout is six times this plus the batching window."
   type        = number
