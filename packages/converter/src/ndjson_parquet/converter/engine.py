@@ -20,7 +20,9 @@ import re
 import shutil
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -35,7 +37,7 @@ from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
-from ndjson_parquet.converter.parse import BadLine, ChunkParser, Piece
+from ndjson_parquet.converter.parse import BadLine, ChunkParser, ParsedChunk, Piece
 from ndjson_parquet.converter.partition import partition_folder, split_by_partition
 from ndjson_parquet.converter.schema import (
     Drift,
@@ -157,22 +159,50 @@ class _Run:
 
     def run(self) -> None:
         bytes_total = sum(s.size or 0 for s in self.sources)
-        for files_done, source in enumerate(self.sources, start=1):
-            if self.digest is not None:
-                self.digest.update(source.location.encode() + b"\0")
-            done_before = self.bytes_read
-            chunks = prefetch(iter_chunks(source, self.options.chunk_bytes, self.digest))
-            while True:
-                try:
-                    chunk = next(chunks)
-                except StopIteration:
-                    break
-                except Exception as exc:  # the source, not the data: say which one
-                    raise ConversionError(f"cannot read {source.location}: {exc}") from exc
-                self._chunk(source, chunk.data, chunk.first_line, chunk.lines)
-                self.bytes_read = done_before + chunk.source_bytes
-                self._report(files_done - 1, bytes_total)
-            self._report(files_done, bytes_total)
+        # Two chunks are parsed at once: pyarrow's reader releases the GIL but has serial
+        # phases, which the other parse fills. Results are used in input order; a chunk parsed
+        # with the schema of one chunk ago is fine (the hint only saves work).
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ndjson-parse") as pool:
+            for files_done, source in enumerate(self.sources, start=1):
+                if self.digest is not None:
+                    self.digest.update(source.location.encode() + b"\0")
+                done_before = self.bytes_read
+                chunks = prefetch(iter_chunks(source, self.options.chunk_bytes, self.digest))
+                pending: deque[tuple[Future[ParsedChunk], int]] = deque()
+                while True:
+                    try:
+                        chunk = next(chunks)
+                    except StopIteration:
+                        break
+                    except Exception as exc:  # the source, not the data: say which one
+                        raise ConversionError(f"cannot read {source.location}: {exc}") from exc
+                    future = pool.submit(
+                        self.parser.parse,
+                        chunk.data,
+                        chunk.first_line,
+                        source.location,
+                        self.schema,
+                        chunk.lines,
+                    )
+                    pending.append((future, chunk.source_bytes))
+                    if len(pending) >= 2:
+                        self._take(source, pending.popleft(), done_before, files_done, bytes_total)
+                while pending:
+                    self._take(source, pending.popleft(), done_before, files_done, bytes_total)
+                self._report(files_done, bytes_total)
+
+    def _take(
+        self,
+        source: Source,
+        item: tuple[Future[ParsedChunk], int],
+        done_before: int,
+        files_done: int,
+        bytes_total: int,
+    ) -> None:
+        future, source_bytes = item
+        self._chunk(source, future.result())
+        self.bytes_read = done_before + source_bytes
+        self._report(files_done - 1, bytes_total)
 
     def _report(self, files_done: int, bytes_total: int) -> None:
         if self.progress_cb is not None:
@@ -187,8 +217,7 @@ class _Run:
                 )
             )
 
-    def _chunk(self, source: Source, data: bytes, first_line: int, lines: int) -> None:
-        parsed = self.parser.parse(data, first_line, source.location, self.schema, lines)
+    def _chunk(self, source: Source, parsed: ParsedChunk) -> None:
         self.lines += parsed.lines
         self.blank += parsed.blank
         for bad in parsed.bad:
