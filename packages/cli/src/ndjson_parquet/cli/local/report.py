@@ -142,7 +142,8 @@ def build_report(
     ]
     report.parquet_bytes = sum(int(o["Size"]) for o in parquet)
     if output_dir is not None:
-        report.parquet_files = pipeline.download(names.output_bucket, output_dir / "parquet")
+        downloaded = pipeline.download(names.output_bucket, output_dir / "parquet")
+        report.parquet_files = [p for p in downloaded if p.suffix == ".parquet"]
         report.quarantine_files = pipeline.download(
             names.quarantine_bucket, output_dir / "quarantine"
         )
