@@ -139,3 +139,18 @@ def _moto_notification_again() -> dict[str, object]:
     s3.put_object(Bucket="input-bucket", Key="2024-05-01/b.ndjson", Body=b"{}\n")
     (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     return dict(json.loads(message["Body"]))
+
+
+def test_moto_has_no_redrive_execution() -> None:
+    """Why `redrive` falls back to a new execution on the emulator. When this fails, moto
+    implements RedriveExecution: the e2e redrive path can then use it."""
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        machine = sfn.create_state_machine(
+            name="m", definition=definition, roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+        sfn.stop_execution(executionArn=execution)
+        with pytest.raises(NotImplementedError, match="redrive_execution"):
+            sfn.redrive_execution(executionArn=execution)
