@@ -79,6 +79,8 @@ class Emulator:
                 "AWS_REGION": self.region,
             }
         )
+        # A profile would take precedence over the emulator's credentials for some clients.
+        self._saved_env.setdefault("AWS_PROFILE", os.environ.get("AWS_PROFILE"))
         os.environ.pop("AWS_PROFILE", None)
         _forget_cached_clients()
         # moto's backends are process-wide: start from an empty account, as a fresh server would.
