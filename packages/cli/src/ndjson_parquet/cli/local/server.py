@@ -79,7 +79,7 @@ class Emulator:
                 "AWS_REGION": self.region,
             }
         )
-        # A profile would take precedence over the emulator's credentials for some clients.
+        # A profile can bring its own region, endpoints or credential process into the clients.
         self._saved_env.setdefault("AWS_PROFILE", os.environ.get("AWS_PROFILE"))
         os.environ.pop("AWS_PROFILE", None)
         _forget_cached_clients()
