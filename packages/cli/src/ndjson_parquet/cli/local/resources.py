@@ -218,6 +218,11 @@ def _create_table(dynamodb: Any, table: str) -> None:
 
 def _create_glue_job(glue: Any, names: ResourceNames, settings: LocalSettings) -> None:
     arguments = {
+        # Glue's own arguments, as infra/modules/glue sets them: the script must tolerate them.
+        "--job-language": "python",
+        "--job-bookmark-option": "job-bookmark-disable",
+        "--TempDir": f"s3://{names.artifacts_bucket}/glue-temp/",
+        "--enable-metrics": "true",
         f"--{GlueArg.OUTPUT_URI}": f"s3://{names.output_bucket}/",
         f"--{GlueArg.QUARANTINE_URI}": f"s3://{names.quarantine_bucket}/",
         f"--{GlueArg.COMPRESSION}": settings.compression,
