@@ -56,6 +56,9 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # The statement AWS documents for alarms publishing to an encrypted topic (no condition: it is
+  # not documented which request-context keys CloudWatch passes to KMS here). Which alarms may
+  # publish is decided by the topic's policy.
   statement {
     sid       = "CloudWatchAlarmsPublishToEncryptedTopic"
     effect    = "Allow"
@@ -65,12 +68,6 @@ data "aws_iam_policy_document" "key" {
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
     }
   }
 }
