@@ -104,3 +104,11 @@ def test_outputs_name_the_workflow_and_the_resources() -> None:
             "dead_letter_queue_url",
         ):
             assert name in outputs, f"{path.relative_to(INFRA)} lacks output {name}"
+
+
+def test_production_protects_its_data() -> None:
+    prod = load_module(ENVS / "prod").module_calls["pipeline"]
+    assert prod["table_deletion_protection"] is True
+    assert prod["force_destroy_buckets"] is False
+    assert prod["log_retention_days"] >= 365
+    assert prod["input_expiration_days"] == 0  # the input is kept: it is the source of truth

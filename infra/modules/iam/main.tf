@@ -218,7 +218,7 @@ resource "aws_iam_role_policy" "flush_logs" {
 data "aws_iam_policy_document" "glue" {
   statement {
     sid       = "ReadInputAndManifests"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    actions   = ["s3:GetObject"]
     resources = [local.input_objects, local.manifest_objects]
   }
 
