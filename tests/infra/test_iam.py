@@ -204,3 +204,33 @@ def test_function_policy_allows_exactly_what_the_manifest_builder_calls() -> Non
         for action in statement["actions"]
     }
     assert granted == called
+
+
+_CONVERTER_S3_ACTIONS = {
+    "get_object": "s3:GetObject",
+    "head_object": "s3:GetObject",
+    "put_object": "s3:PutObject",
+    "upload_file": "s3:PutObject",
+    "upload_fileobj": "s3:PutObject",
+    "delete_object": "s3:DeleteObject",
+    "delete_objects": "s3:DeleteObject",
+    "list_objects_v2": "s3:ListBucket",
+    "copy_object": "s3:PutObject",
+}
+
+
+def test_glue_role_covers_the_converters_s3_calls() -> None:
+    source = REPO_ROOT / "packages" / "converter" / "src"
+    called: set[str] = set()
+    for path in source.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for method in re.findall(r"\.([a-z_0-9]+)\(", text):
+            if method in _CONVERTER_S3_ACTIONS:
+                called.add(_CONVERTER_S3_ACTIONS[method])
+        for operation in re.findall(r"get_paginator\(\s*[\"']([a-z_0-9]+)[\"']", text):
+            if operation in _CONVERTER_S3_ACTIONS:
+                called.add(_CONVERTER_S3_ACTIONS[operation])
+    assert {"s3:GetObject", "s3:PutObject"} <= called
+    document = load_module(IAM).data_source("aws_iam_policy_document", "glue")
+    granted = {a for s in policy_statements(document) for a in s["actions"]}
+    assert called <= granted, f"not granted to the Glue role: {sorted(called - granted)}"
