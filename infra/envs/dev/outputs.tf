@@ -42,3 +42,8 @@ output "alerts_topic_arn" {
   description = "ARN of the alerts topic."
   value       = module.pipeline.alerts_topic_arn
 }
+
+output "kms_key_arn" {
+  description = "ARN of the environment's KMS key (table, logs, alerts topic)."
+  value       = module.pipeline.kms_key_arn
+}
