@@ -7,7 +7,6 @@ timestamps and change the text). Only if that fails are lines looked at one by o
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,7 +61,7 @@ class ParsedChunk:
     exact: list[tuple[str, int, str]] = field(default_factory=list)
 
 
-def count_lines(data: bytes) -> int:
+def count_lines(data: bytes | bytearray) -> int:
     if not data:
         return 0
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
@@ -138,7 +137,10 @@ def _untimestamp(f: pa.Field, keep: pa.Field | None) -> pa.Field | None:
 
 
 def read_arrow(
-    data: bytes, hint: pa.Schema | None, block_size: int, fallback: pa.Schema | None = None
+    data: bytes | bytearray,
+    hint: pa.Schema | None,
+    block_size: int,
+    fallback: pa.Schema | None = None,
 ) -> pa.Table:
     """pyarrow's reader with `hint` explicit and ISO-8601 text kept as text; raises ArrowInvalid.
 
@@ -153,12 +155,12 @@ def read_arrow(
     return _read_arrow(data, fallback, block_size)
 
 
-def _read_arrow(data: bytes, hint: pa.Schema | None, block_size: int) -> pa.Table:
+def _read_arrow(data: bytes | bytearray, hint: pa.Schema | None, block_size: int) -> pa.Table:
     explicit = _explicit_schema(hint)
     read_options = pj.ReadOptions(block_size=block_size)
     for _ in range(4):
         parse = pj.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
-        table = pj.read_json(io.BytesIO(data), read_options=read_options, parse_options=parse)
+        table = pj.read_json(pa.BufferReader(data), read_options=read_options, parse_options=parse)
         if not any(_has_timestamp(t) for t in table.schema.types):
             return table
         keep = {f.name: f for f in (explicit or [])}
@@ -376,13 +378,13 @@ for _byte, _kind_name in _KIND_OF_FIRST_BYTE.items():
 class _Lazy(Sequence[bytes]):
     """The lines of some data, split only if a line is asked for."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | bytearray) -> None:
         self.data = data
         self._parts: list[bytes] | None = None
 
     def _split(self) -> list[bytes]:
         if self._parts is None:
-            self._parts = self.data.split(b"\n")
+            self._parts = bytes(self.data).split(b"\n")
             if self.data.endswith(b"\n"):
                 self._parts.pop()
         return self._parts
@@ -394,13 +396,13 @@ class _Lazy(Sequence[bytes]):
         return self._split()[i]
 
 
-def _value_starts(data: bytes, key: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _value_starts(data: bytes | bytearray, key: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Positions of `"key":` and the first byte of the value after it.
 
     Splitting at the key is one pass in C; only the few bytes after each occurrence are
     looked at in Python. An occurrence not followed by ':' is not a key (a string value).
     """
-    parts = data.split(key)
+    parts = bytes(data).split(key)
     if len(parts) == 1:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint8)
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
@@ -424,8 +426,8 @@ def _path_key(path: str) -> bytes | None:
 
 
 def group_chunk(
-    data: bytes, paths: Sequence[str]
-) -> tuple[list[tuple[bytes, np.ndarray]], int] | None:
+    data: bytes | bytearray, paths: Sequence[str]
+) -> tuple[list[tuple[bytes | bytearray, np.ndarray]], int] | None:
     """A chunk's lines grouped by the kinds of the values at object paths, vectorised.
 
     Returns ([(group bytes, 0-based line indexes)], empty line count), or None when a path goes
@@ -469,7 +471,7 @@ def group_chunk(
     run_label = label[run_first]
     byte_start = starts[run_first]
     byte_end = np.append(starts[1:], len(data))[run_last]
-    groups = []
+    groups: list[tuple[bytes | bytearray, np.ndarray]] = []
     for k in kinds:
         runs = np.flatnonzero(run_label == k)
         chunks = [
@@ -517,7 +519,7 @@ class ChunkParser:
 
     def parse(
         self,
-        data: bytes,
+        data: bytes | bytearray,
         first_line: int,
         source: str,
         hint: pa.Schema | None,
@@ -556,7 +558,12 @@ class ChunkParser:
         return out
 
     def _by_groups(
-        self, out: ParsedChunk, data: bytes, first_line: int, source: str, hint: pa.Schema | None
+        self,
+        out: ParsedChunk,
+        data: bytes | bytearray,
+        first_line: int,
+        source: str,
+        hint: pa.Schema | None,
     ) -> bool:
         """Read the chunk as groups of lines with the same kinds at the known conflict paths;
         False when that does not split the chunk (nothing added then)."""
@@ -589,7 +596,7 @@ class ChunkParser:
             self._pieces(out, kept, source, hint)
         return True
 
-    def _probe(self, data: bytes) -> pa.Schema | None:
+    def _probe(self, data: bytes | bytearray) -> pa.Schema | None:
         """Types of the first lines, so that the first chunk is read once, not twice (the
         reader would otherwise infer timestamps that must then be read again as text)."""
         cut = data.rfind(b"\n", 0, _PROBE_BYTES)
@@ -600,26 +607,31 @@ class ChunkParser:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
 
-    def _try_fast(self, data: bytes, hint: pa.Schema | None) -> tuple[pa.Table | None, str | None]:
+    def _try_fast(
+        self, data: bytes | bytearray, hint: pa.Schema | None
+    ) -> tuple[pa.Table | None, str | None]:
         try:
             return _checked_utf8(read_arrow(data, hint, self.block_size, self.declared)), None
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             return None, str(exc)
 
-    def _non_blank(self, out: ParsedChunk, data: bytes, first_line: int) -> list[tuple[int, bytes]]:
+    def _non_blank(
+        self, out: ParsedChunk, data: bytes | bytearray, first_line: int
+    ) -> list[tuple[int, bytes]]:
         parts = self._split(data)
         lines = [(first_line + i, raw) for i, raw in enumerate(parts) if raw.strip(_WS)]
         out.blank = len(parts) - len(lines)
         return lines
 
     @staticmethod
-    def _split(data: bytes) -> list[bytes]:
-        parts = data.split(b"\n")
+    def _split(data: bytes | bytearray) -> list[bytes]:
+        # Lines as bytes (a chunk read from a source is a bytearray: copied once, only here).
+        parts = bytes(data).split(b"\n")
         if data.endswith(b"\n"):
             parts.pop()
         return parts
 
-    def _non_blank_lines(self, data: bytes, first_line: int) -> tuple[np.ndarray, int]:
+    def _non_blank_lines(self, data: bytes | bytearray, first_line: int) -> tuple[np.ndarray, int]:
         parts = self._split(data)
         numbers = [first_line + i for i, p in enumerate(parts) if p.strip(_WS)]
         return np.array(numbers, dtype=np.int64), len(parts) - len(numbers)
@@ -629,7 +641,7 @@ class ChunkParser:
         out: ParsedChunk,
         table: pa.Table,
         lines: np.ndarray,
-        data: bytes | None,
+        data: bytes | bytearray | None,
         first_line: int,
         source: str,
         hint: pa.Schema | None,
@@ -662,7 +674,12 @@ class ChunkParser:
             )
 
     def _slow(
-        self, out: ParsedChunk, data: bytes, first_line: int, source: str, hint: pa.Schema | None
+        self,
+        out: ParsedChunk,
+        data: bytes | bytearray,
+        first_line: int,
+        source: str,
+        hint: pa.Schema | None,
     ) -> None:
         good: list[tuple[int, bytes]] = []
         for i, raw in enumerate(self._split(data)):
