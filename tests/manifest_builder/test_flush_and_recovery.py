@@ -207,7 +207,7 @@ def test_an_already_existing_execution_counts_as_started(world: World) -> None:
     assert len(world.executions()) == 1
     [manifest] = world.manifests()
     assert manifest["execution_arn"] == execution["executionArn"]
-    assert manifest["attempts"] == 2
+    assert manifest["start_attempts"] == 2
 
 
 def test_manifests_cut_without_a_state_machine_start_once_it_is_set(world: World) -> None:

@@ -189,7 +189,10 @@ class ManifestAttr:
     UPDATED_AT: Final = "updated_at"
     EXECUTION_ARN: Final = "execution_arn"
     STARTED_AT: Final = "started_at"
+    # Executions that entered processing (the state machine counts them, redrives included).
     ATTEMPTS: Final = "attempts"
+    # StartExecution calls by the manifest builder, failed ones included.
+    START_ATTEMPTS: Final = "start_attempts"
     # The last failed attempt to start the workflow (cleared by nothing; execution_arn wins).
     LAST_START_ERROR: Final = "last_start_error"
     # Written by the state machine:

@@ -310,6 +310,7 @@ class Cutter:
             ManifestAttr.CREATED_AT: iso(manifest.created_at),
             ManifestAttr.UPDATED_AT: now,
             ManifestAttr.ATTEMPTS: 0,
+            ManifestAttr.START_ATTEMPTS: 0,
         }
         created = True
         try:

@@ -108,7 +108,7 @@ class Starter:
             ExpressionAttributeNames={
                 "#arn": ManifestAttr.EXECUTION_ARN,
                 "#started": ManifestAttr.STARTED_AT,
-                "#attempts": ManifestAttr.ATTEMPTS,
+                "#attempts": ManifestAttr.START_ATTEMPTS,
             },
             ExpressionAttributeValues=to_dynamo(
                 {":arn": arn, ":now": iso(self._clock()), ":one": 1}
@@ -124,7 +124,7 @@ class Starter:
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={
                     "#error": ManifestAttr.LAST_START_ERROR,
-                    "#attempts": ManifestAttr.ATTEMPTS,
+                    "#attempts": ManifestAttr.START_ATTEMPTS,
                 },
                 ExpressionAttributeValues=to_dynamo({":error": error[:1000], ":one": 1}),
             )
