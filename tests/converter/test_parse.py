@@ -136,3 +136,20 @@ def test_chunks_after_a_conflict_are_grouped_and_still_lose_nothing() -> None:
     got = rows(out)
     assert sorted(got) == [7, 10, 12, 13, 14]
     assert got[13]["a"] == "99999999999999999999"
+
+
+def test_group_chunk_reads_kinds_with_space_around_the_colon_and_ignores_values() -> None:
+    from ndjson_parquet.converter.parse import group_chunk
+
+    # `"a"` as a string value is not the key; white space may precede the ':' too.
+    data = b'{"a":1}\n{"a" : [1]}\n{"b":"a"}\n{"a"\t:{"c":1}}\n{"a":2}\n'
+    grouped = group_chunk(data, ["/a"])
+    assert grouped is not None
+    groups, empty = grouped
+    assert empty == 0
+    by_rows = {tuple(rows.tolist()): raw for raw, rows in groups}
+    assert by_rows == {
+        (0, 2, 4): b'{"a":1}\n{"b":"a"}\n{"a":2}\n',
+        (1,): b'{"a" : [1]}\n',
+        (3,): b'{"a"\t:{"c":1}}\n',
+    }

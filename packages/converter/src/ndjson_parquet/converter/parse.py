@@ -396,20 +396,33 @@ class _Lazy(Sequence[bytes]):
         return self._split()[i]
 
 
+_IS_SPACE = np.zeros(256, dtype=bool)
+_IS_SPACE[list(b" \t\r")] = True
+
+
 def _value_starts(data: bytes | bytearray, key: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Positions of `"key":` and the first byte of the value after it.
 
-    Splitting at the key is one pass in C; only the few bytes after each occurrence are
-    looked at in Python. An occurrence not followed by ':' is not a key (a string value).
+    Splitting at the key is one pass in C; the bytes after each occurrence are looked at with
+    numpy, and in Python only where there is white space around the ':'. An occurrence not
+    followed by ':' is not a key (a string value).
     """
-    parts = bytes(data).split(key)
+    parts = data.split(key)
     if len(parts) == 1:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint8)
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
     positions = np.cumsum(lengths[:-1] + len(key)) - len(key)
-    firsts = np.zeros(len(parts) - 1, dtype=np.uint8)
-    for i, part in enumerate(parts[1:]):
-        head = part[:8].lstrip(b" \t\r")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    last = len(buf) - 1
+    after_key = positions + len(key)
+    colon = buf[np.minimum(after_key, last)]
+    first = buf[np.minimum(after_key + 1, last)]
+    # The common, compact form `"key":v`.
+    simple = (after_key + 1 <= last) & (colon == ord(":")) & ~_IS_SPACE[first]
+    firsts = np.where(simple, first, 0).astype(np.uint8)
+    for i in np.flatnonzero(~simple & ((colon == ord(":")) | _IS_SPACE[colon])).tolist():
+        at = int(after_key[i])
+        head = bytes(data[at : at + 8]).lstrip(b" \t\r")
         if head[:1] == b":":
             value = head[1:].lstrip(b" \t\r")
             if value:
