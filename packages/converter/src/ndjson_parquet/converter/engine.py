@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 import orjson
@@ -32,7 +32,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ndjson_parquet.common import Manifest
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded
@@ -47,8 +46,17 @@ from ndjson_parquet.converter.schema import (
     schema_to_json,
     unify_into,
 )
-from ndjson_parquet.converter.sources import Source, iter_chunks, prefetch, resolve_sources
+from ndjson_parquet.converter.sources import (
+    Source,
+    is_manifest,
+    iter_chunks,
+    prefetch,
+    resolve_sources,
+)
 from ndjson_parquet.converter.writer import Part, PartWriter, WriterSettings
+
+if TYPE_CHECKING:
+    from ndjson_parquet.common import Manifest
 
 LINEAGE_FIELDS = (
     pa.field("_source_file", pa.string()),
@@ -351,7 +359,7 @@ def convert(
     """
     started = time.monotonic()
     opts = options or ConvertOptions()
-    manifest = sources if isinstance(sources, Manifest) else None
+    manifest = sources if is_manifest(sources) else None
     resolved = resolve_sources(sources)
     dest = os.fspath(destination)
     quarantine_root = opts.quarantine or storage.join(dest, QUARANTINE_FOLDER)

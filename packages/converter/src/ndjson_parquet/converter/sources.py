@@ -7,17 +7,20 @@ import hashlib
 import io
 import os
 import queue
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeGuard, cast
 
 import numpy as np
 import pyarrow as pa
 
-from ndjson_parquet.common import Manifest
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.errors import ConversionError
+
+if TYPE_CHECKING:
+    from ndjson_parquet.common import Manifest
 
 BOM = b"\xef\xbb\xbf"
 _COMPRESSION = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
@@ -41,12 +44,22 @@ class Source:
         return None
 
 
+def is_manifest(sources: object) -> TypeGuard[Manifest]:
+    """Whether `sources` is a manifest.
+
+    The common package (it loads pydantic) is imported only where needed: a Manifest exists
+    only once it is loaded, so local runs never import it.
+    """
+    common = sys.modules.get("ndjson_parquet.common")
+    return common is not None and isinstance(sources, common.Manifest)
+
+
 def resolve_sources(sources: Manifest | Sequence[str | os.PathLike[str]]) -> list[Source]:
     """The input files of a manifest or of a list of locations, in order."""
-    if isinstance(sources, Manifest):
+    if is_manifest(sources):
         return [Source(f.uri, f.size, f.etag) for f in sources.files]
     out = []
-    for s in sources:
+    for s in cast("Sequence[str | os.PathLike[str]]", sources):
         loc = os.fspath(s)
         try:
             size = storage.size_of(loc)

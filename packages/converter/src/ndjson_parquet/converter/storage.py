@@ -9,9 +9,10 @@ import os
 import shutil
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from ndjson_parquet.common import S3Uri
+if TYPE_CHECKING:
+    from ndjson_parquet.common import S3Uri
 
 
 @lru_cache(maxsize=1)
@@ -27,20 +28,28 @@ def reset_clients() -> None:
     s3_client.cache_clear()
 
 
+def _s3_uri(location: str) -> S3Uri:
+    # Imported on first use: the common package loads pydantic, which local runs never need.
+    from ndjson_parquet.common import S3Uri
+
+    return S3Uri.parse(location)
+
+
 def is_s3(location: str) -> bool:
-    return S3Uri.is_s3(location)
+    # The rule of `S3Uri.is_s3`, without importing it for local paths.
+    return location.startswith("s3://")
 
 
 def join(location: str, *parts: str) -> str:
     """`location` with path parts appended, for local paths and s3:// URIs alike."""
     if is_s3(location):
-        return str(S3Uri.parse(location).join(*parts))
+        return str(_s3_uri(location).join(*parts))
     return str(Path(location).joinpath(*parts))
 
 
 def read_bytes(location: str) -> bytes:
     if is_s3(location):
-        uri = S3Uri.parse(location)
+        uri = _s3_uri(location)
         body: bytes = s3_client().get_object(Bucket=uri.bucket, Key=uri.key)["Body"].read()
         return body
     return Path(location).read_bytes()
@@ -49,7 +58,7 @@ def read_bytes(location: str) -> bytes:
 def open_input(location: str) -> tuple[IO[bytes], int | None]:
     """A raw (still compressed) byte stream and its size if known."""
     if is_s3(location):
-        uri = S3Uri.parse(location)
+        uri = _s3_uri(location)
         resp = s3_client().get_object(Bucket=uri.bucket, Key=uri.key)
         return resp["Body"], int(resp.get("ContentLength", 0))
     path = Path(location)
@@ -58,7 +67,7 @@ def open_input(location: str) -> tuple[IO[bytes], int | None]:
 
 def size_of(location: str) -> int:
     if is_s3(location):
-        uri = S3Uri.parse(location)
+        uri = _s3_uri(location)
         return int(s3_client().head_object(Bucket=uri.bucket, Key=uri.key)["ContentLength"])
     return Path(location).stat().st_size
 
@@ -66,7 +75,7 @@ def size_of(location: str) -> int:
 def put_file(local: Path, location: str) -> None:
     """Publish a finished local file at its final location (rename, or upload to S3)."""
     if is_s3(location):
-        uri = S3Uri.parse(location)
+        uri = _s3_uri(location)
         s3_client().upload_file(str(local), uri.bucket, uri.key)
         return
     target = Path(location)
@@ -81,7 +90,7 @@ def put_file(local: Path, location: str) -> None:
 
 def put_bytes(data: bytes, location: str) -> None:
     if is_s3(location):
-        uri = S3Uri.parse(location)
+        uri = _s3_uri(location)
         s3_client().put_object(Bucket=uri.bucket, Key=uri.key, Body=data)
         return
     target = Path(location)
@@ -94,7 +103,7 @@ def put_bytes(data: bytes, location: str) -> None:
 def list_files(location: str, *, recursive: bool = True) -> list[str]:
     """The files below a folder or prefix (all levels, or only the top one), as locations."""
     if is_s3(location):
-        uri = S3Uri.parse(location)
+        uri = _s3_uri(location)
         prefix = uri.key.rstrip("/") + "/" if uri.key else ""
         out: list[str] = []
         args = {"Bucket": uri.bucket, "Prefix": prefix}
@@ -114,7 +123,7 @@ def delete(locations: list[str]) -> None:
     s3: dict[str, list[str]] = {}
     for loc in locations:
         if is_s3(loc):
-            uri = S3Uri.parse(loc)
+            uri = _s3_uri(loc)
             s3.setdefault(uri.bucket, []).append(uri.key)
         else:
             Path(loc).unlink(missing_ok=True)
