@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError
 from ndjson_parquet.converter.schema import same_schema
 
@@ -63,7 +64,8 @@ class PartWriter:
     """Accepts tables (each with its schema and partition) and writes rolling Parquet parts.
 
     A part holds one schema: when the schema of a partition changes, its open part is closed
-    and a new one started (the engine later rewrites parts whose schema is not the final one).
+    and a new one started, which usually takes over the closed part's rows (`_carry`); the
+    engine rewrites at the end the parts whose schema is not the final one.
     """
 
     def __init__(self, workdir: Path, settings: WriterSettings, queue_size: int = 2) -> None:
@@ -72,6 +74,9 @@ class PartWriter:
         self.parts: list[Part] = []
         self._open: dict[str | None, _Open] = {}
         self._next = 0
+        # Rows received, and rows copied from parts closed by a schema change (see _carry).
+        self._received = 0
+        self._carried = 0
         self._queue: queue.Queue[tuple[pa.Table, pa.Schema, str | None] | None] = queue.Queue(
             queue_size
         )
@@ -111,10 +116,35 @@ class PartWriter:
                 pass
 
     def _write(self, table: pa.Table, schema: pa.Schema, partition: str | None) -> None:
+        self._received += table.num_rows
         cur = self._open.get(partition)
         if cur is not None and not same_schema(cur.part.schema, schema):
-            self._finish(partition)
-            cur = None
+            old = self._finish(partition)
+            if self._carried + old.rows <= self._received:
+                self._carry(old, schema)
+        self._append(table, schema, partition)
+
+    def _carry(self, old: Part, schema: pa.Schema) -> None:
+        """Copy the rows of a part just closed by a schema change into a part with the new
+        schema, so it needs no rewrite at the end (which would run alone, after all parsing).
+
+        Done while parsing goes on, on this thread. Rows are copied at most about once each
+        (a part is carried only while all carried rows stay below the rows received), so
+        inputs whose schema keeps changing fall back to the rewrite at the end.
+        """
+        self._carried += old.rows
+        reader = pq.ParquetFile(str(old.path))
+        try:
+            for i in range(reader.num_row_groups):
+                rows = conform_table(reader.read_row_group(i), schema, old.schema)
+                self._append(rows, schema, old.partition)
+        finally:
+            reader.close()
+        self.parts.remove(old)
+        old.path.unlink()
+
+    def _append(self, table: pa.Table, schema: pa.Schema, partition: str | None) -> None:
+        cur = self._open.get(partition)
         if cur is None:
             part = Part(
                 self._next, partition, self.workdir / f"part-{self._next:05d}.parquet", schema, 0
@@ -144,9 +174,10 @@ class PartWriter:
         )
         cur.part.rows += table.num_rows
 
-    def _finish(self, partition: str | None) -> None:
+    def _finish(self, partition: str | None) -> Part:
         cur = self._open.pop(partition)
         self._flush(cur)
         cur.writer.close()
         cur.sink.close()
         self.parts.append(cur.part)
+        return cur.part
