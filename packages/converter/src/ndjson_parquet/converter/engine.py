@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -47,6 +47,7 @@ from ndjson_parquet.converter.schema import (
     unify_into,
 )
 from ndjson_parquet.converter.sources import (
+    Chunk,
     Source,
     is_manifest,
     iter_chunks,
@@ -169,48 +170,46 @@ class _Run:
         bytes_total = sum(s.size or 0 for s in self.sources)
         # Two chunks are parsed at once: pyarrow's reader releases the GIL but has serial
         # phases, which the other parse fills. Results are used in input order; a chunk parsed
-        # with the schema of one chunk ago is fine (the hint only saves work).
+        # with the schema of one chunk ago is fine (the hint only saves work). Chunks flow on
+        # across files, so the pipeline never drains at a file boundary.
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ndjson-parse") as pool:
-            for files_done, source in enumerate(self.sources, start=1):
-                if self.digest is not None:
-                    self.digest.update(source.location.encode() + b"\0")
-                done_before = self.bytes_read
-                chunks = prefetch(iter_chunks(source, self.options.chunk_bytes, self.digest))
-                pending: deque[tuple[Future[ParsedChunk], int]] = deque()
-                while True:
-                    try:
-                        chunk = next(chunks)
-                    except StopIteration:
-                        break
-                    except Exception as exc:  # the source, not the data: say which one
-                        raise ConversionError(f"cannot read {source.location}: {exc}") from exc
-                    future = pool.submit(
-                        self.parser.parse,
-                        chunk.data,
-                        chunk.first_line,
-                        source.location,
-                        self.schema,
-                        chunk.lines,
-                    )
-                    pending.append((future, chunk.source_bytes))
-                    if len(pending) >= 2:
-                        self._take(source, pending.popleft(), done_before, files_done, bytes_total)
-                while pending:
-                    self._take(source, pending.popleft(), done_before, files_done, bytes_total)
-                self._report(files_done, bytes_total)
+            pending: deque[tuple[Future[ParsedChunk], int, int]] = deque()
+            for index, read_so_far, chunk in prefetch(self._chunks()):
+                future = pool.submit(
+                    self.parser.parse,
+                    chunk.data,
+                    chunk.first_line,
+                    self.sources[index].location,
+                    self.schema,
+                    chunk.lines,
+                )
+                pending.append((future, index, read_so_far))
+                if len(pending) >= 2:
+                    self._take(pending.popleft(), bytes_total)
+            while pending:
+                self._take(pending.popleft(), bytes_total)
+            self._report(len(self.sources), bytes_total)
 
-    def _take(
-        self,
-        source: Source,
-        item: tuple[Future[ParsedChunk], int],
-        done_before: int,
-        files_done: int,
-        bytes_total: int,
-    ) -> None:
-        future, source_bytes = item
-        self._chunk(source, future.result())
-        self.bytes_read = done_before + source_bytes
-        self._report(files_done - 1, bytes_total)
+    def _chunks(self) -> Iterator[tuple[int, int, Chunk]]:
+        """(source index, bytes read from all sources so far, chunk) of every source, in order."""
+        base = 0
+        for index, source in enumerate(self.sources):
+            if self.digest is not None:
+                self.digest.update(source.location.encode() + b"\0")
+            last = 0
+            try:
+                for chunk in iter_chunks(source, self.options.chunk_bytes, self.digest):
+                    last = chunk.source_bytes
+                    yield index, base + last, chunk
+            except Exception as exc:  # the source, not the data: say which one
+                raise ConversionError(f"cannot read {source.location}: {exc}") from exc
+            base += last
+
+    def _take(self, item: tuple[Future[ParsedChunk], int, int], bytes_total: int) -> None:
+        future, index, read_so_far = item
+        self._chunk(self.sources[index], future.result())
+        self.bytes_read = read_so_far
+        self._report(index, bytes_total)
 
     def _report(self, files_done: int, bytes_total: int) -> None:
         if self.progress_cb is not None:

@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, TypeGuard, cast
+from typing import IO, TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ndjson_parquet.common import Manifest
 
 BOM = b"\xef\xbb\xbf"
+T = TypeVar("T")
 _COMPRESSION = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 
 
@@ -120,9 +121,10 @@ class Chunk:
     source_bytes: int
 
 
-def prefetch(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
-    """The same chunks, read ahead on a thread (file and network reads release the GIL)."""
-    q: queue.Queue[Chunk | BaseException | None] = queue.Queue(depth)
+def prefetch(chunks: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """The same items (chunks), read ahead on a thread (file and network reads release the
+    GIL)."""
+    q: queue.Queue[T | BaseException | None] = queue.Queue(depth)
     stop = threading.Event()
 
     def produce() -> None:
