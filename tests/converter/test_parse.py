@@ -153,3 +153,15 @@ def test_group_chunk_reads_kinds_with_space_around_the_colon_and_ignores_values(
         (1,): b'{"a" : [1]}\n',
         (3,): b'{"a"\t:{"c":1}}\n',
     }
+
+
+def test_a_lone_surrogate_escape_in_plain_ascii_data_is_still_caught() -> None:
+    lines = [b'{"a":"x%d"}' % i for i in range(100)]
+    lines[57] = b'{"a":"\\ud800"}'
+    out = parse(b"\n".join(lines) + b"\n")
+    assert [b.line for b in out.bad] == [58]
+    assert len(rows(out)) == 99
+    # Escapes that decode to valid text are kept.
+    out = parse(b'{"a":"\\u00e9\\"q\\""}\n' * 3)
+    assert out.bad == []
+    assert [r["a"] for r in rows(out).values()] == ['é"q"'] * 3

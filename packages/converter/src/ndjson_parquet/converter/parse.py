@@ -270,8 +270,14 @@ def marked_schema(table: pa.Table) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _checked_utf8(table: pa.Table) -> pa.Table:
-    """The table, or ArrowInvalid: pyarrow's reader does not validate UTF-8 in names or strings."""
+def _checked_utf8(table: pa.Table, data: bytes | bytearray | None = None) -> pa.Table:
+    """The table, or ArrowInvalid: pyarrow's reader does not validate UTF-8 in names or strings.
+
+    When the bytes read (`data`) are all ASCII without a backslash, every text came from them
+    as is (no escapes to decode): nothing can be invalid, and the full scan is skipped.
+    """
+    if data is not None and data.isascii() and data.find(b"\\") < 0:
+        return table
     try:
         table.validate(full=True)
         for f in table.schema:
@@ -599,7 +605,9 @@ class ChunkParser:
             numbers = rows + first_line
             table: pa.Table | None
             try:
-                table = _checked_utf8(read_arrow(group_data, hint, self.block_size, self.declared))
+                table = _checked_utf8(
+                    read_arrow(group_data, hint, self.block_size, self.declared), group_data
+                )
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 table = None
             if table is not None and table.num_rows == len(numbers):
@@ -626,7 +634,7 @@ class ChunkParser:
         self, data: bytes | bytearray, hint: pa.Schema | None
     ) -> tuple[pa.Table | None, str | None]:
         try:
-            return _checked_utf8(read_arrow(data, hint, self.block_size, self.declared)), None
+            return _checked_utf8(read_arrow(data, hint, self.block_size, self.declared), data), None
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             return None, str(exc)
 
