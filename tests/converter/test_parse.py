@@ -165,3 +165,11 @@ def test_a_lone_surrogate_escape_in_plain_ascii_data_is_still_caught() -> None:
     out = parse(b'{"a":"\\u00e9\\"q\\""}\n' * 3)
     assert out.bad == []
     assert [r["a"] for r in rows(out).values()] == ['é"q"'] * 3
+
+
+def test_a_list_starting_with_nulls_is_read_whole() -> None:
+    # pyarrow's reader builds a malformed list array from this (offsets beyond the values):
+    # the chunk must still come out exact.
+    out = parse(b'{}\n{"a":[null,null,-5.916418156252657e+16]}\n')
+    assert out.bad == []
+    assert rows(out)[2]["a"] == [None, None, -5.916418156252657e16]

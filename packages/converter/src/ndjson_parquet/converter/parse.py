@@ -271,17 +271,19 @@ def marked_schema(table: pa.Table) -> pa.Schema:
 
 
 def _checked_utf8(table: pa.Table, data: bytes | bytearray | None = None) -> pa.Table:
-    """The table, or ArrowInvalid: pyarrow's reader does not validate UTF-8 in names or strings.
+    """The table, or ArrowInvalid: pyarrow's reader does not validate UTF-8 in names or strings,
+    and can build malformed arrays (list offsets beyond their values) from valid JSON.
 
     When the bytes read (`data`) are all ASCII without a backslash, every text came from them
-    as is (no escapes to decode): nothing can be invalid, and the full scan is skipped.
+    as is (no escapes to decode): no text can be invalid, so only the cheap structural checks
+    run, not the scan of every string.
     """
-    if data is not None and data.isascii() and data.find(b"\\") < 0:
-        return table
+    full = data is None or not data.isascii() or data.find(b"\\") >= 0
     try:
-        table.validate(full=True)
-        for f in table.schema:
-            str(f.type)  # decodes nested field names
+        table.validate(full=full)
+        if full:
+            for f in table.schema:
+                str(f.type)  # decodes nested field names
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise pa.ArrowInvalid(f"invalid UTF-8: {exc}") from None
     return table
