@@ -153,6 +153,29 @@ def test_writer_reports_a_failure_to_the_producer(tmp_path: Path) -> None:
         writer.close()
 
 
+def test_writer_reports_a_failure_while_closing_instead_of_hanging(tmp_path: Path) -> None:
+    import threading
+
+    writer = PartWriter(tmp_path, WriterSettings("zstd", 1 << 30, 1 << 30, 1000))
+    schema = pa.schema([pa.field("i", pa.int64())])
+    # Buffered until close, where it cannot be cast to the part's schema.
+    writer.put(pa.table({"j": ["x"]}), schema, None)
+    errors: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            writer.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    closing = threading.Thread(target=close, daemon=True)
+    closing.start()
+    closing.join(timeout=60)
+    assert not closing.is_alive()
+    assert len(errors) == 1
+    assert "writing Parquet failed" in str(errors[0])
+
+
 def test_local_storage_put_list_delete(tmp_path: Path) -> None:
     target = storage.join(str(tmp_path), "a", "b.json")
     storage.put_bytes(json.dumps({"x": 1}).encode(), target)

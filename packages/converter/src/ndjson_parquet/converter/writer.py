@@ -102,18 +102,20 @@ class PartWriter:
         self._thread.join()
 
     def _run(self) -> None:
+        ended = False
         try:
             while True:
                 item = self._queue.get()
                 if item is None:
+                    ended = True
                     break
                 self._write(*item)
             for key in list(self._open):
                 self._finish(key)
         except BaseException as exc:  # reported to the producer by put()/close()
             self._error = exc
-            while self._queue.get() is not None:  # drain so the producer never blocks
-                pass
+            while not ended:  # drain so the producer never blocks
+                ended = self._queue.get() is None
 
     def _write(self, table: pa.Table, schema: pa.Schema, partition: str | None) -> None:
         self._received += table.num_rows
@@ -136,7 +138,9 @@ class PartWriter:
         reader = pq.ParquetFile(str(old.path))
         try:
             for i in range(reader.num_row_groups):
-                rows = conform_table(reader.read_row_group(i), schema, old.schema)
+                rows = conform_table(
+                    reader.read_row_group(i, use_threads=False), schema, old.schema
+                )
                 self._append(rows, schema, old.partition)
         finally:
             reader.close()
