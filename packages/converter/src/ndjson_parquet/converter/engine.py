@@ -246,7 +246,11 @@ class _Run:
                         )
                     ]
                 )
-        for piece in parsed.pieces:
+        pieces = parsed.pieces
+        if len(pieces) > 1 and not self.fieldless and all(p.table.num_columns for p in pieces):
+            self._write_in_line_order(source, pieces)
+            return
+        for piece in pieces:
             self._piece(source, piece)
 
     def _piece(self, source: Source, piece: Piece) -> None:
@@ -272,6 +276,29 @@ class _Run:
         self.fieldless = []
 
     def _write_piece(self, source: Source, piece: Piece) -> None:
+        self._absorb(source, piece)
+        assert self._final is not None
+        table = conform_table(piece.table, self._final, piece.schema)
+        self._put(source, table, self._final, piece.lines)
+
+    def _write_in_line_order(self, source: Source, pieces: list[Piece]) -> None:
+        """The pieces of one chunk (read by different routes: mixed types, exact numbers)
+        written as one table in line order, so that routing never reorders rows."""
+        for piece in pieces:
+            self._absorb(source, piece)
+        schema = self._final
+        assert schema is not None
+        tables = [
+            pa.Table.from_arrays(conform_table(p.table, schema, p.schema).columns, schema=schema)
+            for p in pieces
+        ]
+        lines = np.concatenate([p.lines for p in pieces])
+        order = np.argsort(lines, kind="stable")
+        table = pa.concat_tables(tables).take(pa.array(order))
+        self._put(source, table, schema, lines[order])
+
+    def _absorb(self, source: Source, piece: Piece) -> None:
+        """Unify a piece's schema into the run's, recording drift where the piece caused it."""
         first = self.schema is None
         origin = Origin(source.location, int(piece.lines[0]))
         schema, drift = unify_into(self.schema, piece.schema, origin, record_additions=not first)
@@ -283,10 +310,11 @@ class _Run:
             # common case (no later change) no part needs rewriting.
             self._final, _ = finalize_schema(schema)
             self._final_for = schema
-        out_schema = self._final
-        table = conform_table(piece.table, out_schema, piece.schema)
+
+    def _put(self, source: Source, table: pa.Table, schema: pa.Schema, lines: np.ndarray) -> None:
+        out_schema = schema
         if self.options.lineage:
-            table, out_schema = self._with_lineage(table, out_schema, source, piece.lines)
+            table, out_schema = self._with_lineage(table, out_schema, source, lines)
         self.rows += table.num_rows
         if self.options.partition_by:
             for value, rows in split_by_partition(table, self.options.partition_by):
