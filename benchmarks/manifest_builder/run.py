@@ -37,6 +37,7 @@ for _name, _value in {
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from ndjson_parquet.common.keys import table_definition  # noqa: E402
 from ndjson_parquet.manifest_builder import handler  # noqa: E402
 from ndjson_parquet.manifest_builder.builder import ManifestBuilder  # noqa: E402
 from ndjson_parquet.manifest_builder.settings import Settings  # noqa: E402
@@ -113,27 +114,7 @@ def item_bytes(item: dict[str, Any]) -> int:
 
 def create_resources() -> str:
     dynamodb = boto3.client("dynamodb")
-    keys = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-    dynamodb.create_table(
-        TableName="tracking",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": f"{index}pk", "KeyType": "HASH"},
-                    {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index in ("gsi1", "gsi2")
-        ],
-    )
+    dynamodb.create_table(**table_definition("tracking"))
     boto3.client("s3").create_bucket(Bucket="manifests")
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
     return str(

@@ -43,3 +43,20 @@ def test_resource_names_follow_one_pattern() -> None:
     assert names.tracking_table == "ndjson-parquet-tracking-prod"
     assert names.state_machine == "ndjson-parquet-processor-prod"
     assert ResourceNames("dev").output_bucket == "ndjson-parquet-output-dev"
+
+
+def test_table_definition_declares_every_key_and_index_attribute() -> None:
+    from ndjson_parquet.common.keys import TableAttr, TableIndex, table_definition
+
+    definition = table_definition("tracking")
+    declared = {a["AttributeName"] for a in definition["AttributeDefinitions"]}
+    used = {k["AttributeName"] for k in definition["KeySchema"]} | {
+        k["AttributeName"] for i in definition["GlobalSecondaryIndexes"] for k in i["KeySchema"]
+    }
+    # CreateTable rejects attributes declared but unused, and keys not declared.
+    assert declared == used
+    assert {i["IndexName"] for i in definition["GlobalSecondaryIndexes"]} == {
+        TableIndex.PENDING,
+        TableIndex.BY_STATUS,
+    }
+    assert TableAttr.TTL not in declared

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ndjson_parquet.common import ResourceNames, TableAttr, TableIndex
+from ndjson_parquet.common.keys import table_definition
 from tests.infra.terraform_config import MODULES, interpolate, load_module
 
 PIPELINE = MODULES / "pipeline"
@@ -53,32 +54,28 @@ def test_the_bucket_suffix_is_optional() -> None:
 
 
 def test_tracking_table_matches_the_key_design() -> None:
+    """The Terraform table is the one the emulator and the tests create (`table_definition`)."""
     table = load_module(MODULES / "dynamodb").resource("aws_dynamodb_table", "tracking")
-    assert table["billing_mode"] == "PAY_PER_REQUEST"
-    assert (table["hash_key"], table["range_key"]) == (TableAttr.PK, TableAttr.SK)
-    attributes = {a["name"]: a["type"] for a in table["attribute"]}
-    assert attributes == {
-        name: "S"
-        for name in (
-            TableAttr.PK,
-            TableAttr.SK,
-            TableAttr.GSI1_PK,
-            TableAttr.GSI1_SK,
-            TableAttr.GSI2_PK,
-            TableAttr.GSI2_SK,
-        )
+    expected = table_definition("any")
+    assert table["billing_mode"] == expected["BillingMode"]
+    keys = {k["KeyType"]: k["AttributeName"] for k in expected["KeySchema"]}
+    assert (table["hash_key"], table["range_key"]) == (keys["HASH"], keys["RANGE"])
+    assert {a["name"]: a["type"] for a in table["attribute"]} == {
+        a["AttributeName"]: a["AttributeType"] for a in expected["AttributeDefinitions"]
     }
-    indexes = {i["name"]: i for i in table["global_secondary_index"]}
+    indexes = {
+        i["name"]: (i["hash_key"], i["range_key"], i["projection_type"])
+        for i in table["global_secondary_index"]
+    }
+    assert indexes == {
+        i["IndexName"]: (
+            i["KeySchema"][0]["AttributeName"],
+            i["KeySchema"][1]["AttributeName"],
+            i["Projection"]["ProjectionType"],
+        )
+        for i in expected["GlobalSecondaryIndexes"]
+    }
     assert set(indexes) == {TableIndex.PENDING, TableIndex.BY_STATUS}
-    assert (indexes[TableIndex.PENDING]["hash_key"], indexes[TableIndex.PENDING]["range_key"]) == (
-        TableAttr.GSI1_PK,
-        TableAttr.GSI1_SK,
-    )
-    assert (
-        indexes[TableIndex.BY_STATUS]["hash_key"],
-        indexes[TableIndex.BY_STATUS]["range_key"],
-    ) == (TableAttr.GSI2_PK, TableAttr.GSI2_SK)
-    assert all(i["projection_type"] == "ALL" for i in indexes.values())
     assert table["ttl"][0] == {
         "attribute_name": TableAttr.TTL,
         "enabled": True,

@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 
 import boto3
 
-from ndjson_parquet.common.keys import TableIndex
+from ndjson_parquet.common.keys import table_definition
 from ndjson_parquet.manifest_builder.builder import ManifestBuilder
 from ndjson_parquet.manifest_builder.settings import Settings
 from ndjson_parquet.manifest_builder.store import from_dynamo
@@ -126,27 +126,7 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
 
 def create_table(client: Any, name: str = TABLE) -> None:
     """The tracking table as keys.py lays it out: pk/sk, gsi1 and gsi2, both projecting ALL."""
-    attributes = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": f"{index}pk", "KeyType": "HASH"},
-                    {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index in (TableIndex.PENDING, TableIndex.BY_STATUS)
-        ],
-    )
+    client.create_table(**table_definition(name))
 
 
 @dataclass

@@ -9,7 +9,11 @@ from typing import Any
 
 import boto3
 
-from ndjson_parquet.common.keys import ManifestAttr, ManifestKey, TableAttr, TableIndex
+from ndjson_parquet.common.keys import (
+    ManifestAttr,
+    ManifestKey,
+    table_definition,
+)
 from ndjson_parquet.common.settings import WorkflowInput
 from ndjson_parquet.common.status import Status
 from ndjson_parquet.workflow import RetryPolicy, WorkflowSettings, render
@@ -67,28 +71,7 @@ class Stack:
 
     def create(self, max_concurrent_runs: int = 1) -> Stack:
         ddb = self.client("dynamodb")
-        ddb.create_table(
-            TableName=self.table,
-            KeySchema=[
-                {"AttributeName": TableAttr.PK, "KeyType": "HASH"},
-                {"AttributeName": TableAttr.SK, "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"}
-                for name in (TableAttr.PK, TableAttr.SK, TableAttr.GSI2_PK, TableAttr.GSI2_SK)
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": TableIndex.BY_STATUS,
-                    "KeySchema": [
-                        {"AttributeName": TableAttr.GSI2_PK, "KeyType": "HASH"},
-                        {"AttributeName": TableAttr.GSI2_SK, "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        ddb.create_table(**table_definition(self.table))
         self.client("glue").create_job(
             Name=self.job,
             Role=ROLE_ARN,

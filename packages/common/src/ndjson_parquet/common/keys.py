@@ -19,7 +19,7 @@ status, newest last, for the operator's `stuck`, `status` and `redrive --failed`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 
 class TableAttr:
@@ -40,6 +40,41 @@ class TableIndex:
 
     PENDING: Final = "gsi1"
     BY_STATUS: Final = "gsi2"
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """`CreateTable` arguments for the tracking table, as infra/modules/dynamodb declares it.
+
+    Used where the table is created outside Terraform: the local emulated pipeline and tests.
+    TTL (`TableAttr.TTL`) is a separate call, `UpdateTimeToLive`.
+    """
+    indexes = (
+        (TableIndex.PENDING, TableAttr.GSI1_PK, TableAttr.GSI1_SK),
+        (TableIndex.BY_STATUS, TableAttr.GSI2_PK, TableAttr.GSI2_SK),
+    )
+    key_attributes = [TableAttr.PK, TableAttr.SK, *(a for _, pk, sk in indexes for a in (pk, sk))]
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": a, "AttributeType": "S"} for a in key_attributes
+        ],
+        "KeySchema": [
+            {"AttributeName": TableAttr.PK, "KeyType": "HASH"},
+            {"AttributeName": TableAttr.SK, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": name,
+                "KeySchema": [
+                    {"AttributeName": pk, "KeyType": "HASH"},
+                    {"AttributeName": sk, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, pk, sk in indexes
+        ],
+    }
 
 
 SEP: Final = "#"

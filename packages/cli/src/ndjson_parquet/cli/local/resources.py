@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ndjson_parquet.cli.aws import AwsTarget
-from ndjson_parquet.common import GlueArg, ResourceNames, TableAttr, TableIndex
+from ndjson_parquet.common import GlueArg, ResourceNames, TableAttr
+from ndjson_parquet.common.keys import table_definition
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -179,37 +180,7 @@ def render_definition(
 
 
 def _create_table(dynamodb: Any, table: str) -> None:
-    attrs = [
-        TableAttr.PK,
-        TableAttr.SK,
-        TableAttr.GSI1_PK,
-        TableAttr.GSI1_SK,
-        TableAttr.GSI2_PK,
-        TableAttr.GSI2_SK,
-    ]
-    dynamodb.create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
-        KeySchema=[
-            {"AttributeName": TableAttr.PK, "KeyType": "HASH"},
-            {"AttributeName": TableAttr.SK, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": pk, "KeyType": "HASH"},
-                    {"AttributeName": sk, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, pk, sk in (
-                (TableIndex.PENDING, TableAttr.GSI1_PK, TableAttr.GSI1_SK),
-                (TableIndex.BY_STATUS, TableAttr.GSI2_PK, TableAttr.GSI2_SK),
-            )
-        ],
-    )
+    dynamodb.create_table(**table_definition(table))
     dynamodb.update_time_to_live(
         TableName=table,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": TableAttr.TTL},
