@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Bootstrap and run the ndjson-parquet development environment.
 
-Needs only Python 3.11+ and git. The first call installs hatch into `.tools/` and lets hatch
-build the workspace environment in `.venv/` (every package under packages/ installed editable).
+Needs only Python 3.11+ and git. The first call installs hatch (which brings uv) into `.tools/`.
 
     python3 dev.py demo     run the whole pipeline on the local emulated AWS
     python3 dev.py test     run the test suite (extra arguments go to pytest)
     python3 dev.py lint     ruff and mypy
-    python3 dev.py shell    a shell inside the environment
+    python3 dev.py shell    a shell inside the development environment
+
+`demo` installs only what the pipeline runs on into `.venv-demo/` (the components, editable,
+and the `ndjson-parquet[local]` extra: boto3, pyarrow, Powertools, moto); `test`, `lint` and
+`shell` use the development environment in `.venv/` (hatch's workspace: every package, the
+test tools, Spark, DuckDB, polars, the linters), built on their first call.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -27,10 +32,19 @@ HATCH_REQUIREMENT = "hatch>=1.16,<2"
 CHECKOV_REQUIREMENT = "checkov>=3.2,<4"
 ASL_VALIDATOR_REQUIREMENT = "asl-validator@^4"
 COMMANDS = {"demo", "test", "lint", "shell"}
+DEMO_ENV = ROOT / ".venv-demo"
+# The demo's environment: the components, editable, with the command's `local` extra.
+DEMO_PACKAGES = (
+    "packages/common",
+    "packages/converter",
+    "packages/workflow",
+    "packages/manifest_builder",
+    "packages/cli[local]",
+)
 
 
-def _tool(name: str) -> Path:
-    return TOOLS / ("Scripts" if os.name == "nt" else "bin") / name
+def _tool(name: str, env: Path = TOOLS) -> Path:
+    return env / ("Scripts" if os.name == "nt" else "bin") / name
 
 
 def ensure_hatch() -> Path:
@@ -44,6 +58,33 @@ def ensure_hatch() -> Path:
             check=True,
         )
     return hatch
+
+
+def ensure_demo_env() -> Path:
+    """Install the demo's environment once (again when a package's pyproject changes);
+    return its Python. uv (hatch's installer) shows what it resolves, downloads and installs."""
+    python = _tool("python", DEMO_ENV)
+    stamp = DEMO_ENV / ".dev-py-installed"
+    fingerprint = hashlib.sha256(
+        b"".join((ROOT / p.split("[")[0] / "pyproject.toml").read_bytes() for p in DEMO_PACKAGES)
+    ).hexdigest()
+    if python.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return python
+    print(
+        f"dev.py: installing the demo's environment into {DEMO_ENV.name}/: the components with "
+        "boto3, pyarrow, Powertools and moto (about 100 MB to download, 420 MB installed)",
+        flush=True,
+    )
+    editable = [arg for package in DEMO_PACKAGES for arg in ("-e", str(ROOT / package))]
+    uv = _tool("uv")
+    if uv.exists():
+        subprocess.run([str(uv), "venv", "--quiet", "--allow-existing", str(DEMO_ENV)], check=True)
+        subprocess.run([str(uv), "pip", "install", "--python", str(python), *editable], check=True)
+    else:
+        venv.EnvBuilder(with_pip=True).create(DEMO_ENV)
+        subprocess.run([str(python), "-m", "pip", "install", *editable], check=True)
+    stamp.write_text(fingerprint)
+    return python
 
 
 def ensure_test_tools() -> dict[str, str]:
@@ -98,6 +139,9 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     hatch = ensure_hatch()
+    if command == "demo":
+        python = ensure_demo_env()
+        return subprocess.call([str(python), "-m", "ndjson_parquet.cli", "local", "run", *rest])
     if command == "shell":
         return subprocess.call([str(hatch), "shell"], cwd=ROOT)
     env = ensure_test_tools() if command == "test" else None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from ndjson_parquet.cli.errors import ExitCode
 from ndjson_parquet.cli.main import main
 from ndjson_parquet.cli.operator import inspect as inspect_cmd
 from ndjson_parquet.cli.operator import orphans, redrive, status, stuck
@@ -225,9 +226,10 @@ def test_inspect_a_file_overwritten_with_new_content_has_two_versions(world: Wor
     assert len({v["file"]["etag"] for v in story["versions"]}) == 2
 
 
-def test_inspect_unknown_subjects_exit_1(world: World) -> None:
-    assert main(["inspect", "--env", ENVIRONMENT, "2024-05-01-unknown"]) == 1
-    assert main(["inspect", "--env", ENVIRONMENT, f"s3://{world.names.input_bucket}/nope"]) == 1
+def test_inspect_unknown_subjects_exit_4_not_found(world: World) -> None:
+    assert main(["inspect", "--env", ENVIRONMENT, "2024-05-01-unknown"]) == ExitCode.NOT_FOUND
+    uri = f"s3://{world.names.input_bucket}/nope"
+    assert main(["inspect", "--env", ENVIRONMENT, uri]) == ExitCode.NOT_FOUND
 
 
 def test_human_output_names_what_an_operator_looks_for(

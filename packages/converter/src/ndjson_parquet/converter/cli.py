@@ -103,7 +103,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser(prog: str = "ndjson-parquet-convert") -> argparse.ArgumentParser:
+    from ndjson_parquet.converter import __version__
+
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_arguments(parser)
     return parser
 

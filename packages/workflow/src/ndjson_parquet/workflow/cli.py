@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ndjson_parquet.workflow import __version__
 from ndjson_parquet.workflow.definition import build_definition, render
 from ndjson_parquet.workflow.iam import required_iam_actions
 from ndjson_parquet.workflow.settings import WorkflowSettings
@@ -88,5 +89,6 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m ndjson_parquet.workflow",
         description="The ndjson-parquet state machine definition.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_arguments(parser)
     return run(parser.parse_args(argv))

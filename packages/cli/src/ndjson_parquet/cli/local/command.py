@@ -22,7 +22,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.live import Live
 
+from ndjson_parquet.cli.aws import EMULATOR_ENVIRONMENT
 from ndjson_parquet.cli.local.glue_runner import FaultPlan
+from ndjson_parquet.cli.local.output import RunFolder
 from ndjson_parquet.cli.local.progress import progress_view
 from ndjson_parquet.cli.local.report import build_report, render_report, report_dict
 from ndjson_parquet.cli.local.resources import LocalSettings
@@ -36,6 +38,8 @@ DEFAULTS = LocalSettings()
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# How often --keep-running copies new output (a redrive's, a new upload's) to the run folder.
+SYNC_INTERVAL_SECONDS = 2.0
 
 
 def _positive(text: str) -> int:
@@ -103,7 +107,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds between runs of the flush schedule (default: %(default)s)",
     )
     pipe.add_argument(
-        "--env", default="local", help="environment name for resource names (default: %(default)s)"
+        "--env",
+        default=EMULATOR_ENVIRONMENT,
+        help="environment name for resource names (default: %(default)s)",
     )
 
     faults = parser.add_argument_group("fault injection")
@@ -124,7 +130,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path("local-output"),
         metavar="DIR",
-        help="copy the Parquet and quarantine files here (default: %(default)s)",
+        help="each run copies its Parquet, quarantine files and logs to a new folder "
+        "DIR/run-<time>, and points DIR/latest at it (default: %(default)s)",
     )
     out.add_argument(
         "--timeout", type=float, default=120.0, help="seconds to wait (default: %(default)s)"
@@ -144,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
     if args.input is not None and not args.input.is_dir():
         console.print(f"[red]--input {args.input} is not a directory[/]")
         return EXIT_USAGE
-    args.output.mkdir(parents=True, exist_ok=True)
-    log_file = args.output / "local-run.log"
+    folder = RunFolder.create(args.output)
+    log_file = folder.log_file
     settings = LocalSettings(
         max_files_per_manifest=args.max_files,
         max_bytes_per_manifest=int(args.max_mb * 1_000_000),
@@ -194,26 +201,32 @@ def run(args: argparse.Namespace) -> int:
                 snapshot = pipeline.run_until_idle(timeout=args.timeout, on_tick=show)
             except PipelineTimeout as exc:
                 snapshot, timed_out = exc.snapshot, True
-        report = build_report(pipeline, snapshot, args.output, timed_out=timed_out)
+        report = build_report(pipeline, snapshot, folder, timed_out=timed_out)
         if args.json:
             print(json.dumps(report_dict(report), indent=2, default=str))
         else:
             render_report(report, console)
             console.print(f"logs of the Lambda and Glue runs: {log_file}")
         if args.keep_running:
-            _serve(pipeline, console)
+            _serve(pipeline, folder, console)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _serve(pipeline: LocalPipeline, console: Console) -> None:
-    """Keep pumping the event sources so that uploads keep flowing, until interrupted."""
+def _serve(pipeline: LocalPipeline, folder: RunFolder, console: Console) -> None:
+    """Keep pumping the event sources so that uploads keep flowing, until interrupted; what a
+    new upload or a redrive writes reaches the run folder too."""
     endpoint = pipeline.emulator.endpoint_url
+    env = pipeline.names.environment
+    env_option = "" if env == EMULATOR_ENVIRONMENT else f" --env {env}"
     console.print(
-        f"\n[bold]still running[/] on {endpoint} (Ctrl-C to stop). Try:\n"
-        f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
-        "AWS_DEFAULT_REGION=us-east-1\n"
-        f"  ndjson-parquet status --env {pipeline.names.environment}\n"
-        f"  aws s3 cp my.ndjson s3://{pipeline.names.input_bucket}/events/2024-03-09/my.ndjson"
+        f"\n[bold]still running[/] on {endpoint} (Ctrl-C to stop). In another shell:\n"
+        f"  ndjson-parquet status --endpoint-url {endpoint}{env_option}\n"
+        f"  export NDJSON_PARQUET_ENDPOINT_URL={endpoint}   # then: ndjson-parquet stuck, "
+        "inspect, redrive, …\n"
+        f"  AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+        f"AWS_DEFAULT_REGION={pipeline.emulator.region} aws s3 cp my.ndjson "
+        f"s3://{pipeline.names.input_bucket}/events/2024-03-09/my.ndjson\n"
+        f"New output goes to {folder.path}"
     )
     stop = False
 
@@ -222,10 +235,19 @@ def _serve(pipeline: LocalPipeline, console: Console) -> None:
         stop = True
 
     previous = signal.signal(signal.SIGINT, interrupt)
+    names = pipeline.names
+    last_sync = time.monotonic()
     try:
         while not stop:
             pipeline.pump()
             pipeline.snapshot()
+            if time.monotonic() - last_sync >= SYNC_INTERVAL_SECONDS:
+                last_sync = time.monotonic()
+                written = folder.sync(
+                    pipeline.client("s3"), names.output_bucket, names.quarantine_bucket
+                )
+                if written:
+                    console.print(f"{len(written)} new or changed file(s) in {folder.path}")
             time.sleep(0.5)
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -12,10 +13,18 @@ from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
+from ndjson_parquet.cli.local.glue_runner import RunRecord
+from ndjson_parquet.cli.local.output import OutputContents, RunFolder
 from ndjson_parquet.cli.local.runtime import LocalPipeline
 from ndjson_parquet.cli.local.state import Alert, Snapshot
+from ndjson_parquet.cli.operator.causes import summarize
 from ndjson_parquet.common.keys import ManifestAttr
+from ndjson_parquet.workflow.settings import GLUE_FAILURE_RETRY
+
+# Glue runs per manifest before the workflow gives up: the first and its retries.
+MAX_ATTEMPTS = GLUE_FAILURE_RETRY.max_attempts + 1
 
 
 @dataclass
@@ -40,26 +49,39 @@ class RunReport:
     manifests: Counter[str] = field(default_factory=Counter)
     manifest_rows: list[dict[str, Any]] = field(default_factory=list)
     executions: Counter[str] = field(default_factory=Counter)
-    glue_runs: int = 0
-    glue_runs_failed: int = 0
-    glue_runs_injected: int = 0
+    glue_runs: list[dict[str, Any]] = field(default_factory=list)
+    max_attempts: int = MAX_ATTEMPTS
+    faults: str | None = None
     lines_read: int = 0
     rows_written: int = 0
     lines_quarantined: int = 0
     blank_lines: int = 0
-    parquet_files: list[Path] = field(default_factory=list)
-    parquet_bytes: int = 0
-    quarantine_files: list[Path] = field(default_factory=list)
+    output: OutputContents | None = None
     alerts: list[Alert] = field(default_factory=list)
     expected_lines: int | None = None
     timed_out: bool = False
     stages: StageTimes = field(default_factory=StageTimes)
-    output_dir: Path | None = None
+    run_folder: RunFolder | None = None
+
+    @property
+    def glue_runs_failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.glue_runs if not r["succeeded"]]
+
+    @property
+    def glue_runs_injected(self) -> list[dict[str, Any]]:
+        return [r for r in self.glue_runs if r["injected"]]
 
     @property
     def lines_accounted(self) -> bool:
         """Every line read is in the output, in quarantine or was blank."""
         return self.lines_read == self.rows_written + self.lines_quarantined + self.blank_lines
+
+    @property
+    def lines_consistent(self) -> bool:
+        """The line counts add up, and every uploaded line was read."""
+        return self.lines_accounted and (
+            self.expected_lines is None or self.lines_read == self.expected_lines
+        )
 
     @property
     def failures(self) -> list[str]:
@@ -83,6 +105,11 @@ class RunReport:
             problems.append(
                 f"{self.expected_lines} lines uploaded but {self.lines_read} read by the converter"
             )
+        if self.output is not None and self.output.parquet_rows != self.rows_written:
+            problems.append(
+                f"{self.output.parquet_rows} rows in the output folder but "
+                f"{self.rows_written} written by the converter"
+            )
         return problems
 
     @property
@@ -93,10 +120,11 @@ class RunReport:
 def build_report(
     pipeline: LocalPipeline,
     snapshot: Snapshot,
-    output_dir: Path | None,
+    folder: RunFolder | None,
     timed_out: bool = False,
 ) -> RunReport:
-    """Collect the report; copy Parquet and quarantine objects to `output_dir` if given."""
+    """Collect the report; mirror the output and quarantine buckets into `folder` if given."""
+    faults = pipeline.runner.faults
     report = RunReport(
         files_uploaded=pipeline.upload.files,
         bytes_uploaded=pipeline.upload.bytes,
@@ -105,15 +133,12 @@ def build_report(
         manifests=Counter(snapshot.manifests),
         executions=Counter(snapshot.executions),
         alerts=list(pipeline.alerts),
+        faults=faults.describe() if faults.fail_always or faults.fail_first else None,
         timed_out=timed_out,
-        output_dir=output_dir,
+        run_folder=folder,
     )
     if pipeline.sample is not None:
         report.expected_lines = pipeline.sample.lines
-    records = list(pipeline.runner.records)
-    report.glue_runs = len(records)
-    report.glue_runs_failed = sum(1 for r in records if not r.succeeded)
-    report.glue_runs_injected = sum(1 for r in records if r.injected)
     latest = pipeline.runner.last_success_per_manifest()
     for record in latest.values():
         s = record.summary
@@ -121,9 +146,12 @@ def build_report(
         report.rows_written += int(s.get("rows_written", 0))
         report.lines_quarantined += int(s.get("lines_quarantined", 0))
         report.blank_lines += int(s.get("blank_lines", 0))
+    manifest_ids: dict[str, str] = {}
     for item in sorted(snapshot.manifest_items, key=lambda i: str(i.get(ManifestAttr.CREATED_AT))):
         path = str(item.get(ManifestAttr.MANIFEST_PATH, ""))
+        manifest_ids[path] = str(item.get(ManifestAttr.MANIFEST_ID))
         summary = latest[path].summary if path in latest else {}
+        runs = [r for r in pipeline.runner.records if r.manifest_path == path]
         report.manifest_rows.append(
             {
                 "manifest_id": item.get(ManifestAttr.MANIFEST_ID),
@@ -131,26 +159,44 @@ def build_report(
                 "files": int(item.get(ManifestAttr.FILE_COUNT, 0)),
                 "bytes": int(item.get(ManifestAttr.TOTAL_BYTES, 0)),
                 "status": item.get(ManifestAttr.STATUS),
-                "attempts": int(item.get(ManifestAttr.ATTEMPTS, 0)),
+                "attempts": len(runs),
+                "injected_failures": sum(1 for r in runs if r.injected),
+                "error": _last_error(runs, item),
                 "rows": summary.get("rows_written"),
                 "quarantined": summary.get("lines_quarantined"),
             }
         )
-    names = pipeline.names
-    parquet = [
-        o for o in pipeline.list_objects(names.output_bucket) if o["Key"].endswith(".parquet")
+    report.glue_runs = [
+        {
+            "number": r.number,
+            "run_id": r.run_id,
+            "manifest_id": manifest_ids.get(r.manifest_path, r.manifest_path),
+            "succeeded": r.succeeded,
+            "injected": r.injected,
+            "error": r.error,
+            "seconds": round(r.seconds, 3),
+        }
+        for r in sorted(pipeline.runner.records, key=lambda r: r.number)
     ]
-    report.parquet_bytes = sum(int(o["Size"]) for o in parquet)
-    if output_dir is not None:
-        downloaded = pipeline.download(names.output_bucket, output_dir / "parquet")
-        report.parquet_files = [p for p in downloaded if p.suffix == ".parquet"]
-        report.quarantine_files = pipeline.download(
-            names.quarantine_bucket, output_dir / "quarantine"
-        )
-    else:
-        report.parquet_files = [Path(o["Key"]) for o in parquet]
+    if folder is not None:
+        names = pipeline.names
+        folder.sync(pipeline.client("s3"), names.output_bucket, names.quarantine_bucket)
+        report.output = folder.contents()
+        if report.alerts:
+            alerts = [{"subject": a.subject, "message": a.message} for a in report.alerts]
+            folder.alerts_file.write_text(json.dumps(alerts, indent=2) + "\n", encoding="utf-8")
     report.stages = stage_times(pipeline)
     return report
+
+
+def _last_error(runs: list[RunRecord], item: dict[str, Any]) -> str | None:
+    """The error of the manifest's last failed Glue run, else the one the workflow recorded."""
+    failed = [r for r in runs if not r.succeeded]
+    if failed:
+        return failed[-1].error
+    if item.get(ManifestAttr.ERROR):
+        return summarize(item.get(ManifestAttr.ERROR), item.get(ManifestAttr.CAUSE))
+    return None
 
 
 def stage_times(pipeline: LocalPipeline) -> StageTimes:
@@ -180,24 +226,21 @@ def render_report(report: RunReport, console: Console) -> None:
     )
     summary.add_row("manifests", _counts(report.manifests) or "none")
     summary.add_row("executions", _counts(report.executions) or "none")
-    summary.add_row(
-        "glue runs",
-        f"{report.glue_runs} ({report.glue_runs_failed} failed, "
-        f"{report.glue_runs_injected} of them injected)",
-    )
-    summary.add_row(
-        "lines",
-        f"{report.lines_read} read = {report.rows_written} rows + "
-        f"{report.lines_quarantined} quarantined + {report.blank_lines} blank "
-        + ("[green]✓[/]" if report.lines_accounted else "[red]✗ counts differ[/]"),
-    )
-    where = f" → {report.output_dir}" if report.output_dir else ""
-    summary.add_row(
-        "parquet",
-        f"{len(report.parquet_files)} file(s), {_mb(report.parquet_bytes)}{where}",
-    )
-    if report.quarantine_files:
-        summary.add_row("quarantine", f"{len(report.quarantine_files)} file(s)")
+    summary.add_row("glue runs", _glue_line(report))
+    summary.add_row("lines", _lines_line(report))
+    if report.output is not None and report.run_folder is not None:
+        out = report.output
+        summary.add_row(
+            "parquet",
+            f"{len(out.parquet_files)} file(s), {out.parquet_rows} rows, "
+            f"{_mb(out.parquet_bytes)} in {_shown(report.run_folder.parquet_dir)}",
+        )
+        if out.quarantine_files:
+            summary.add_row(
+                "quarantine",
+                f"{len(out.quarantine_files)} file(s), {out.quarantined_lines} lines in "
+                f"{_shown(report.run_folder.quarantine_dir)}",
+            )
     summary.add_row("alerts", str(len(report.alerts)))
     s = report.stages
     summary.add_row(
@@ -211,23 +254,38 @@ def render_report(report: RunReport, console: Console) -> None:
     manifests.add_column("manifest", no_wrap=True)
     manifests.add_column("files", justify="right")
     manifests.add_column("status", no_wrap=True)
+    manifests.add_column("glue runs", justify="right")
     manifests.add_column("rows", justify="right")
     manifests.add_column("quarantined", justify="right")
     for row in report.manifest_rows:
         status = str(row["status"])
         colour = {"completed": "green", "failed": "red"}.get(status, "yellow")
+        injected = row["injected_failures"]
         manifests.add_row(
             str(row["manifest_id"]),
             str(row["files"]),
             f"[{colour}]{status}[/]",
+            f"{row['attempts']}" + (f" ({injected} injected)" if injected else ""),
             _dash(row["rows"]),
             _dash(row["quarantined"]),
         )
     parts: list[Any] = [summary]
     if report.manifest_rows:
         parts.append(manifests)
-    for alert in report.alerts:
-        parts.append(Panel(alert.message, title=f"alert: {alert.subject}", border_style="red"))
+    failed = [r for r in report.manifest_rows if r["status"] != "completed"]
+    for row in failed:
+        parts.append(Text.assemble(("✗ ", "red"), _failure_line(report, row)))
+    if failed and report.run_folder is not None:
+        where = [f"Glue run logs: {_shown(report.run_folder.log_file)}"]
+        if report.alerts:
+            where.append(f"alerts: {_shown(report.run_folder.alerts_file)}")
+        parts.append(
+            Text(
+                "; ".join(where) + "; the whole story: `ndjson-parquet inspect MANIFEST "
+                "--verbose` against the emulator (--keep-running)",
+                style="dim",
+            )
+        )
     verdict = (
         "[bold green]pipeline succeeded[/]"
         if report.ok
@@ -237,8 +295,53 @@ def render_report(report: RunReport, console: Console) -> None:
     console.print(Panel(Group(*parts), title="ndjson-parquet local run", border_style="blue"))
 
 
+def _glue_line(report: RunReport) -> str:
+    runs, failed, injected = (
+        report.glue_runs,
+        report.glue_runs_failed,
+        report.glue_runs_injected,
+    )
+    text = f"{len(runs)}: {len(runs) - len(failed)} succeeded, {len(failed)} failed"
+    if injected:
+        which = (
+            "all"
+            if len(injected) == len(failed) and len(injected) > 3
+            else "run" + ("s " if len(injected) > 1 else " ") + _numbers(injected)
+        )
+        text += f" ({which} injected by {report.faults})"
+    return text
+
+
+def _lines_line(report: RunReport) -> str:
+    text = (
+        f"{report.lines_read} read = {report.rows_written} rows + "
+        f"{report.lines_quarantined} quarantined + {report.blank_lines} blank "
+    )
+    if report.lines_consistent:
+        return text + "[green]✓[/]"
+    if not report.lines_accounted:
+        return text + "[red]✗ counts differ[/]"
+    return text + f"[red]✗ {report.expected_lines} lines uploaded[/]"
+
+
+def _failure_line(report: RunReport, row: dict[str, Any]) -> str:
+    attempts = row["attempts"]
+    tried = f"attempt {attempts} of {report.max_attempts} failed" if attempts else "no Glue run"
+    return (
+        f"{row['manifest_id']} ({row['files']} files) {row['status']}: {tried}: "
+        f"{row['error'] or 'no error recorded'}"
+    )
+
+
+def _numbers(runs: list[dict[str, Any]]) -> str:
+    numbers = [str(r["number"]) for r in runs]
+    return ", ".join(numbers[:-1]) + " and " + numbers[-1] if len(numbers) > 1 else numbers[0]
+
+
 def report_dict(report: RunReport) -> dict[str, Any]:
     s = report.stages
+    out = report.output or OutputContents()
+    folder = report.run_folder
     return {
         "ok": report.ok,
         "failures": report.failures,
@@ -247,16 +350,22 @@ def report_dict(report: RunReport) -> dict[str, Any]:
         "files_registered": report.files_registered,
         "dead_letters": report.dead_letters,
         "manifests": dict(report.manifests),
+        "manifest_rows": report.manifest_rows,
         "executions": dict(report.executions),
         "glue_runs": report.glue_runs,
-        "glue_runs_failed": report.glue_runs_failed,
+        "glue_max_attempts": report.max_attempts,
+        "faults": report.faults,
+        "lines_uploaded": report.expected_lines,
         "lines_read": report.lines_read,
         "rows_written": report.rows_written,
         "lines_quarantined": report.lines_quarantined,
         "blank_lines": report.blank_lines,
-        "parquet_files": [str(p) for p in report.parquet_files],
-        "parquet_bytes": report.parquet_bytes,
-        "quarantine_files": [str(p) for p in report.quarantine_files],
+        "output_dir": str(folder.path) if folder else None,
+        "parquet_files": [str(p) for p in out.parquet_files],
+        "parquet_rows": out.parquet_rows,
+        "parquet_bytes": out.parquet_bytes,
+        "quarantine_files": [str(p) for p in out.quarantine_files],
+        "quarantined_lines_in_output": out.quarantined_lines,
         "alerts": [{"subject": a.subject, "message": a.message} for a in report.alerts],
         "stages": {
             "upload": s.upload,
@@ -267,6 +376,14 @@ def report_dict(report: RunReport) -> dict[str, Any]:
             "total": s.total,
         },
     }
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said from here."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _counts(counter: Counter[str]) -> str:

@@ -17,17 +17,11 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
+from ndjson_parquet.cli.aws import EMULATOR_CREDENTIALS, EMULATOR_REGION
 from ndjson_parquet.cli.emulator import moto_fixes, s3_notifications
 
 GlueRunner = Callable[[str, str, dict[str, str]], Any]
 """`runner(job_name, run_id, arguments)`: return for SUCCEEDED, raise for FAILED."""
-
-# Fake credentials for the emulator; moto accepts any.
-EMULATOR_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_SESSION_TOKEN": "local",
-}
 
 
 class Emulator:
@@ -37,7 +31,9 @@ class Emulator:
     its own Glue job with `register_glue_job`.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, region: str = "us-east-1") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, region: str = EMULATOR_REGION
+    ) -> None:
         self.host = host
         self.region = region
         self._requested_port = port

@@ -6,10 +6,13 @@ import argparse
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
 from ndjson_parquet.cli.aws import add_target_arguments, target_from_args
+from ndjson_parquet.cli.errors import NotFound
+from ndjson_parquet.cli.operator.causes import summarize
 from ndjson_parquet.cli.operator.executions import (
     find_state_machine_arn,
     history,
@@ -88,11 +91,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-machine-arn", help="the workflow (default: found by the environment's name)"
     )
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--json", action="store_true", help="print JSON (everything)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="every history event with its full cause (default: one line per error)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Exit 0 when found, 1 when nothing is tracked under that name."""
+    """Exit 0 when found, 4 (not found) when nothing is tracked under that name."""
     target = target_from_args(args)
     tracking = Tracking(target.aws.client("dynamodb"), target.table)
     sfn = target.aws.client("stepfunctions")
@@ -100,22 +109,22 @@ def run(args: argparse.Namespace) -> int:
     out = console()
     if S3Uri.is_s3(args.subject):
         found = inspect_file(tracking, sfn, args.subject, machine)
+        if not found["versions"]:
+            raise NotFound(f"{args.subject} is not tracked in {target.table}")
         if args.json:
             print_json(found)
-        elif not found["versions"]:
-            out.print(f"{args.subject} is not tracked in {target.table}")
         else:
             for version in found["versions"]:
-                _print_file(out, args.subject, version)
-        return 0 if found["versions"] else 1
+                _print_file(out, args.subject, version, args.verbose)
+        return 0
     story = inspect_manifest(tracking, sfn, args.subject, machine)
+    if story is None:
+        raise NotFound(f"no manifest {args.subject} in {target.table}")
     if args.json:
         print_json(story)
-    elif story is None:
-        out.print(f"no manifest {args.subject} in {target.table}")
     else:
-        _print_manifest(out, story)
-    return 0 if story else 1
+        _print_manifest(out, story, args.verbose)
+    return 0
 
 
 def _attributes(title: str, item: dict[str, Any], skip: tuple[str, ...] = ()) -> Table:
@@ -129,19 +138,24 @@ def _attributes(title: str, item: dict[str, Any], skip: tuple[str, ...] = ()) ->
     return table
 
 
-def _print_file(out: Console, uri: str, version: dict[str, Any]) -> None:
+def _print_file(out: Console, uri: str, version: dict[str, Any], verbose: bool) -> None:
     item = version["file"]
     out.print(_attributes(f"{uri} (etag {item.get(FileAttr.ETAG)})", item))
     if version["manifest"]:
-        _print_manifest(out, version["manifest"])
+        _print_manifest(out, version["manifest"], verbose)
     else:
         out.print("not in a manifest yet (pending)")
 
 
-def _print_manifest(out: Console, story: dict[str, Any]) -> None:
-    item = story["manifest"]
+def _print_manifest(out: Console, story: dict[str, Any], verbose: bool = False) -> None:
+    item = dict(story["manifest"])
     files = item.get(ManifestAttr.FILES)
-    out.print(_attributes(f"manifest {item.get(ManifestAttr.MANIFEST_ID)}", item, skip=("files",)))
+    skip: tuple[str, ...] = (ManifestAttr.FILES,)
+    if not verbose and item.get(ManifestAttr.ERROR):
+        # The cause is the whole Glue answer as JSON; its message is what a person needs.
+        item[ManifestAttr.ERROR] = summarize(item[ManifestAttr.ERROR], item.get(ManifestAttr.CAUSE))
+        skip += (ManifestAttr.CAUSE,)
+    out.print(_attributes(f"manifest {item.get(ManifestAttr.MANIFEST_ID)}", item, skip=skip))
     if isinstance(files, list):
         out.print(f"{len(files)} file(s):")
         for f in files:
@@ -157,13 +171,60 @@ def _print_manifest(out: Console, story: dict[str, Any]) -> None:
             f"execution [bold]{execution['name']}[/] [{colour}]{execution['status']}[/] "
             f"({execution['start_date']} → {execution['stop_date'] or '…'})"
         )
-        if execution.get("error"):
-            tree.add(f"[red]{execution['error']}[/]: {execution.get('cause')}")
-        for event in execution["events"]:
-            text = f"{event['timestamp']} {event['type']}"
-            if event.get("name"):
-                text += f" [bold]{event['name']}[/]"
-            if event.get("error"):
-                text += f" [red]{event['error']}[/] {str(event.get('cause') or '')[:300]}"
-            tree.add(text)
+        if verbose:
+            _add_events(tree, execution)
+        else:
+            _add_outline(tree, execution)
         out.print(tree)
+    if not verbose and any(e.get("error") for e in story["executions"]):
+        out.print("[dim]every history event with its full cause: --verbose (or --json)[/]")
+
+
+def _add_outline(tree: Tree, execution: dict[str, Any]) -> None:
+    """The states the execution went through, its task failures and its error, once each."""
+    states = [
+        str(e["name"])
+        for e in execution["events"]
+        if e.get("name") and str(e.get("type", "")).endswith("StateEntered")
+    ]
+    failures = [e for e in execution["events"] if e.get("error")]
+    if states:
+        tree.add("states: " + " → ".join(_collapse(states)))
+    task_failures = [e for e in failures if str(e.get("type", "")).startswith("Task")]
+    if task_failures:
+        tree.add(f"{len(task_failures)} task failure(s), last: {_event_error(task_failures[-1])}")
+    if execution.get("error"):
+        tree.add(f"[red]{escape(summarize(execution['error'], execution.get('cause')))}[/]")
+
+
+def _add_events(tree: Tree, execution: dict[str, Any]) -> None:
+    if execution.get("error"):
+        tree.add(
+            f"[red]{escape(str(execution['error']))}[/]: {escape(str(execution.get('cause')))}"
+        )
+    for event in execution["events"]:
+        text = f"{event['timestamp']} {event['type']}"
+        if event.get("name"):
+            text += f" [bold]{escape(str(event['name']))}[/]"
+        if event.get("error"):
+            text += (
+                f" [red]{escape(str(event['error']))}[/] {escape(str(event.get('cause') or ''))}"
+            )
+        tree.add(text)
+
+
+def _event_error(event: dict[str, Any]) -> str:
+    return escape(summarize(event.get("error"), event.get("cause")))
+
+
+def _collapse(states: list[str]) -> list[str]:
+    """`A → A → B` as `A (2) → B` (a state entered again by a redrive or a loop)."""
+    collapsed: list[str] = []
+    counts: list[int] = []
+    for state in states:
+        if collapsed and collapsed[-1] == state:
+            counts[-1] += 1
+        else:
+            collapsed.append(state)
+            counts.append(1)
+    return [s if n == 1 else f"{s} ({n})" for s, n in zip(collapsed, counts, strict=True)]
