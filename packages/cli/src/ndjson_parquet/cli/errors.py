@@ -57,7 +57,8 @@ class MissingExtra(UsageError):
         missing = f" ({module} is not installed)" if module else ""
         super().__init__(
             f"`{command}` needs the optional `{extra}` extra{missing}: "
-            f"pip install 'ndjson-parquet[{extra}]'"
+            f"pip install 'ndjson-parquet[{extra}]' (from a clone of the repository: "
+            f"pip install './packages/cli[{extra}]')"
         )
 
 
