@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -13,10 +14,15 @@ from ndjson_parquet.cli.main import main
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SMALL = ["--files", "6", "--mb", "0.3", "--dates", "2", "--max-files", "4", "--max-wait", "1"]
+README = Path(__file__).resolve().parents[2] / "packages" / "cli" / "README.md"
 
 
-def test_local_run_converts_the_sample_and_exits_0(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def _rows(folder: Path) -> int:
+    return sum(pq.read_metadata(p).num_rows for p in folder.glob("**/*.parquet"))
+
+
+def test_two_runs_in_a_row_each_report_their_own_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
     code = main(["local", "run", *SMALL, "--malformed", "2", "--output", str(out), "--json"])
@@ -27,18 +33,34 @@ def test_local_run_converts_the_sample_and_exits_0(
     assert report["files_uploaded"] == report["files_registered"] == 6
     assert report["lines_quarantined"] == 2
     assert report["alerts"] == []
-    parquet = sorted(out.glob("parquet/**/*.parquet"))
-    assert parquet
-    rows = sum(pq.read_metadata(p).num_rows for p in parquet)
-    assert rows == report["rows_written"] == report["lines_read"] - 2
+    first = Path(report["output_dir"])
+    assert (out / "latest").resolve() == first.resolve()
+    rows = _rows(first / "parquet")
+    assert rows == report["rows_written"] == report["parquet_rows"] == report["lines_read"] - 2
     quarantined = [
         json.loads(line)
-        for q in out.glob("quarantine/**/*.ndjson")
+        for q in first.glob("quarantine/**/*.ndjson")
         for line in q.read_text().splitlines()
         if line.strip()
     ]
     assert len(quarantined) == 2
-    assert (out / "local-run.log").stat().st_size > 0
+    assert (first / "local-run.log").stat().st_size > 0
+
+    # The second run, as a person reads it: its own folder, and `latest` moves to it.
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["local", "run", *SMALL, "--seed", "8", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    second = (out / "latest").resolve()
+    assert second != first.resolve()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("run-")) == sorted(
+        [first.name, second.name]
+    )
+    parquet = re.search(r"parquet\s+(\d+) file\(s\), (\d+) rows", text)
+    assert parquet is not None, text
+    assert int(parquet[1]) == len(list(second.glob("parquet/**/*.parquet")))
+    assert int(parquet[2]) == _rows(second / "parquet") != rows
+    assert _rows(out) == rows + _rows(second / "parquet")  # nothing shared, nothing doubled
+    assert _shape(text) == _shape(_readme_capture())
 
 
 def test_local_run_with_fail_always_alerts_and_exits_1(
@@ -53,7 +75,28 @@ def test_local_run_with_fail_always_alerts_and_exits_1(
     assert report["manifests"].get("completed", 0) == 0
     assert len(report["alerts"]) == failed
     assert report["rows_written"] == 0
+    assert all(r["injected"] and not r["succeeded"] for r in report["glue_runs"])
+    attempts = report["glue_max_attempts"]
+    assert [r["attempts"] for r in report["manifest_rows"]] == [attempts] * failed
+    assert all("injected failure" in r["error"] for r in report["manifest_rows"])
+    assert json.loads((Path(report["output_dir"]) / "alerts.json").read_text()) == report["alerts"]
 
 
 def test_local_run_rejects_a_missing_input_folder(tmp_path: Path) -> None:
     assert main(["local", "run", "--input", str(tmp_path / "nope"), "--output", str(tmp_path)]) == 2
+
+
+def _readme_capture() -> str:
+    """The captured `local run` output in the command's README."""
+    text = README.read_text()
+    start = text.index("<!-- local-run-capture -->")
+    block = text[start:].split("```text\n", 1)[1].split("```", 1)[0]
+    return block
+
+
+def _shape(output: str) -> tuple[list[str], list[str]]:
+    """The report's row labels (and verdict) and the manifest table's columns."""
+    labels = re.findall(r"^│ ([a-z][a-z ]*[a-z])  ", output, flags=re.MULTILINE)
+    header = next(line for line in output.splitlines() if " manifest " in line and "status" in line)
+    columns = re.split(r"\s{2,}", header.strip("│ \n"))
+    return labels, columns

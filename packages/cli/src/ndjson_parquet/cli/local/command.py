@@ -24,7 +24,7 @@ from rich.live import Live
 
 from ndjson_parquet.cli.aws import EMULATOR_ENVIRONMENT
 from ndjson_parquet.cli.local.glue_runner import FaultPlan
-from ndjson_parquet.cli.local.output import RunFolder
+from ndjson_parquet.cli.local.output import LATEST, RunFolder
 from ndjson_parquet.cli.local.progress import progress_view
 from ndjson_parquet.cli.local.report import build_report, render_report, report_dict
 from ndjson_parquet.cli.local.resources import LocalSettings
@@ -206,7 +206,10 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(report_dict(report), indent=2, default=str))
         else:
             render_report(report, console)
-            console.print(f"logs of the Lambda and Glue runs: {log_file}")
+            console.print(
+                f"this run's files: {folder.path}/ ({args.output / LATEST} points here); "
+                f"logs of the Lambda and Glue runs: {log_file.name}"
+            )
         if args.keep_running:
             _serve(pipeline, folder, console)
     return EXIT_OK if report.ok else EXIT_FAILED
