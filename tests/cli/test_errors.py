@@ -113,6 +113,19 @@ def test_a_stopped_emulator_is_unreachable(tmp_path: Path) -> None:
     assert "local run --keep-running" in line
 
 
+def test_local_run_on_a_busy_port_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        code = main(["local", "run", "--port", port, "--output", str(tmp_path)])
+
+    assert code == ExitCode.USAGE
+    assert f"port {port} on 127.0.0.1 is not free" in _one_line(capsys.readouterr().err)
+
+
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     endpoint = f"http://127.0.0.1:{_free_port()}"
     done = _command(_clean_env(tmp_path), "status", "--endpoint-url", endpoint, "--debug")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from moto.server import ThreadedMotoServer
 
 from ndjson_parquet.cli.aws import EMULATOR_CREDENTIALS, EMULATOR_REGION
 from ndjson_parquet.cli.emulator import moto_fixes, s3_notifications
+from ndjson_parquet.cli.errors import UsageError
 
 GlueRunner = Callable[[str, str, dict[str, str]], Any]
 """`runner(job_name, run_id, arguments)`: return for SUCCEEDED, raise for FAILED."""
@@ -59,6 +61,8 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_fixes.apply()
         s3_notifications.apply()
+        if self._requested_port:
+            _check_free(self.host, self._requested_port)
         server = ThreadedMotoServer(ip_address=self.host, port=self._requested_port, verbose=False)
         server.start()
         self._server = server
@@ -160,6 +164,20 @@ class Emulator:
 
         default_user_config["stepfunctions"] = self._saved_sfn_config
         self._saved_sfn_config = None
+
+
+def _check_free(host: str, port: int) -> None:
+    """Refuse a port in use: ThreadedMotoServer would wait forever for a server that failed to
+    bind in its thread."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's server does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UsageError(
+                f"port {port} on {host} is not free ({exc.strerror}): choose another --port, "
+                "or leave it out for a free one"
+            ) from None
 
 
 def _forget_cached_clients() -> None:
