@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Bootstrap and run the ndjson-parquet development environment.
 
-Needs only Python 3.11+ and git. The first call installs hatch (which brings uv) into `.tools/`.
+Needs only Python 3.11+ and git; tools go to `.tools/` on first use (uv for the demo; hatch,
+which brings uv too, for the rest).
 
     python3 dev.py demo     run the whole pipeline on the local emulated AWS
     python3 dev.py test     run the test suite (extra arguments go to pytest)
@@ -27,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 TOOLS = ROOT / ".tools"
 HATCH_REQUIREMENT = "hatch>=1.16,<2"
+# The installer hatch uses; the demo's environment is built with it directly.
+UV_REQUIREMENT = "uv>=0.5.23"
 # Checkers the tests call as programs. Each lives in its own environment so that its pins never
 # meet the project's: checkov in .tools/checkov, asl-validator (npm) in .tools/node.
 CHECKOV_REQUIREMENT = "checkov>=3.2,<4"
@@ -47,22 +50,37 @@ def _tool(name: str, env: Path = TOOLS) -> Path:
     return env / ("Scripts" if os.name == "nt" else "bin") / name
 
 
+def _tools_pip_install(requirement: str) -> None:
+    """Install into the .tools/ environment (created on first use)."""
+    if not _tool("python").exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+    subprocess.run(
+        [str(_tool("python")), "-m", "pip", "install", "-qq", requirement],
+        check=True,
+    )
+
+
 def ensure_hatch() -> Path:
-    """Install hatch into .tools/ once; hatch then owns the project environment."""
+    """Install hatch into .tools/ once; hatch then owns the development environment."""
     hatch = _tool("hatch")
     if not hatch.exists():
         print(f"dev.py: installing {HATCH_REQUIREMENT} into {TOOLS.name}/", flush=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
-        subprocess.run(
-            [str(_tool("python")), "-m", "pip", "install", "-qq", HATCH_REQUIREMENT],
-            check=True,
-        )
+        _tools_pip_install(HATCH_REQUIREMENT)
     return hatch
+
+
+def ensure_uv() -> Path:
+    """uv alone (hatch brings it too): all the demo needs to build its environment."""
+    uv = _tool("uv")
+    if not uv.exists():
+        print(f"dev.py: installing {UV_REQUIREMENT} into {TOOLS.name}/", flush=True)
+        _tools_pip_install(UV_REQUIREMENT)
+    return uv
 
 
 def ensure_demo_env() -> Path:
     """Install the demo's environment once (again when a package's pyproject changes);
-    return its Python. uv (hatch's installer) shows what it resolves, downloads and installs."""
+    return its Python. uv shows what it resolves, downloads and installs."""
     python = _tool("python", DEMO_ENV)
     stamp = DEMO_ENV / ".dev-py-installed"
     fingerprint = hashlib.sha256(
@@ -76,13 +94,9 @@ def ensure_demo_env() -> Path:
         flush=True,
     )
     editable = [arg for package in DEMO_PACKAGES for arg in ("-e", str(ROOT / package))]
-    uv = _tool("uv")
-    if uv.exists():
-        subprocess.run([str(uv), "venv", "--quiet", "--allow-existing", str(DEMO_ENV)], check=True)
-        subprocess.run([str(uv), "pip", "install", "--python", str(python), *editable], check=True)
-    else:
-        venv.EnvBuilder(with_pip=True).create(DEMO_ENV)
-        subprocess.run([str(python), "-m", "pip", "install", *editable], check=True)
+    uv = str(ensure_uv())
+    subprocess.run([uv, "venv", "--quiet", "--allow-existing", str(DEMO_ENV)], check=True)
+    subprocess.run([uv, "pip", "install", "--python", str(python), *editable], check=True)
     stamp.write_text(fingerprint)
     return python
 
@@ -138,10 +152,10 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
-    hatch = ensure_hatch()
     if command == "demo":
         python = ensure_demo_env()
         return subprocess.call([str(python), "-m", "ndjson_parquet.cli", "local", "run", *rest])
+    hatch = ensure_hatch()
     if command == "shell":
         return subprocess.call([str(hatch), "shell"], cwd=ROOT)
     env = ensure_test_tools() if command == "test" else None

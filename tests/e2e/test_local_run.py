@@ -100,3 +100,54 @@ def _shape(output: str) -> tuple[list[str], list[str]]:
     header = next(line for line in output.splitlines() if " manifest " in line and "status" in line)
     columns = re.split(r"\s{2,}", header.strip("│ \n"))
     return labels, columns
+
+
+def test_a_manifest_redriven_under_keep_running_reaches_the_run_folder(tmp_path: Path) -> None:
+    import io
+    import threading
+    import time
+
+    from rich.console import Console
+
+    from ndjson_parquet.cli.local import command
+    from ndjson_parquet.cli.local.glue_runner import FaultPlan
+    from ndjson_parquet.cli.local.output import RunFolder
+    from ndjson_parquet.cli.local.resources import LocalSettings
+    from ndjson_parquet.cli.local.runtime import LocalPipeline
+    from ndjson_parquet.cli.local.sample import SampleSpec
+    from ndjson_parquet.cli.local.server import Emulator
+
+    with Emulator() as emulator:
+        pipeline = LocalPipeline(
+            emulator,
+            settings=LocalSettings(max_wait_seconds=1),
+            faults=FaultPlan(fail_always=True),
+        ).deploy()
+        try:
+            info = pipeline.upload_sample(
+                SampleSpec(files=2, total_bytes=40_000, dates=1, malformed=0)
+            )
+            assert pipeline.run_until_idle(timeout=90).manifests == {"failed": 1}
+            folder = RunFolder.create(tmp_path)
+            pipeline.runner.faults.fail_always = False  # what an operator's fix would do
+            stop = threading.Event()
+            console = Console(file=io.StringIO())
+            serving = threading.Thread(
+                target=command._serve, args=(pipeline, folder, console, stop)
+            )
+            serving.start()
+            try:
+                redrive = ["redrive", "--failed", "--execute", "--endpoint-url"]
+                assert main([*redrive, emulator.endpoint_url]) == 0
+                deadline = time.monotonic() + 90
+                while not list(folder.parquet_dir.glob("**/*.parquet")):
+                    assert time.monotonic() < deadline, "the redriven output never arrived"
+                    time.sleep(0.5)
+            finally:
+                stop.set()
+                serving.join(timeout=30)
+        finally:
+            pipeline.close()
+
+    assert _rows(folder.parquet_dir) == info.lines
+    assert "new or changed file(s)" in console.file.getvalue()  # type: ignore[attr-defined]

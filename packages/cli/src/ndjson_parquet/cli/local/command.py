@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -215,9 +216,14 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _serve(pipeline: LocalPipeline, folder: RunFolder, console: Console) -> None:
-    """Keep pumping the event sources so that uploads keep flowing, until interrupted; what a
-    new upload or a redrive writes reaches the run folder too."""
+def _serve(
+    pipeline: LocalPipeline,
+    folder: RunFolder,
+    console: Console,
+    stop: threading.Event | None = None,
+) -> None:
+    """Keep pumping the event sources so that uploads keep flowing, until interrupted (Ctrl-C,
+    or `stop`); what a new upload or a redrive writes reaches the run folder too."""
     endpoint = pipeline.emulator.endpoint_url
     env = pipeline.names.environment
     env_option = "" if env == EMULATOR_ENVIRONMENT else f" --env {env}"
@@ -231,17 +237,16 @@ def _serve(pipeline: LocalPipeline, folder: RunFolder, console: Console) -> None
         f"s3://{pipeline.names.input_bucket}/events/2024-03-09/my.ndjson\n"
         f"New output goes to {folder.path}"
     )
-    stop = False
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    previous = signal.signal(signal.SIGINT, interrupt)
+    stopped = stop or threading.Event()
+    previous = (
+        signal.signal(signal.SIGINT, lambda _signum, _frame: stopped.set())
+        if stop is None
+        else None
+    )
     names = pipeline.names
     last_sync = time.monotonic()
     try:
-        while not stop:
+        while not stopped.is_set():
             pipeline.pump()
             pipeline.snapshot()
             if time.monotonic() - last_sync >= SYNC_INTERVAL_SECONDS:
@@ -251,9 +256,10 @@ def _serve(pipeline: LocalPipeline, folder: RunFolder, console: Console) -> None
                 )
                 if written:
                     console.print(f"{len(written)} new or changed file(s) in {folder.path}")
-            time.sleep(0.5)
+            stopped.wait(0.5)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
