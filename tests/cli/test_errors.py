@@ -234,3 +234,13 @@ def test_the_emulator_gets_its_own_credentials_and_region() -> None:
     assert session.region_name == "us-east-1"
     assert session.get_credentials().access_key == "local"
     assert AwsTarget(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com").local is False
+
+
+@pytest.mark.usefixtures("no_aws_setup")
+def test_an_unknown_profile_says_where_profiles_come_from(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["status", "--profile", "nope", "--region", "eu-west-1"]) == ExitCode.USAGE
+    line = _one_line(capsys.readouterr().err)
+    assert "nope" in line
+    assert "--profile" in line

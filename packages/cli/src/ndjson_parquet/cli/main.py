@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ndjson_parquet.cli import __version__
-from ndjson_parquet.cli.errors import CliError, ExitCode, MissingExtra, NotFound, explain
+from ndjson_parquet.cli.errors import ExitCode, MissingExtra, NotFound, explain
 
 Runner = Callable[[argparse.Namespace], int]
 
@@ -152,12 +152,13 @@ def _report(exc: Exception, args: argparse.Namespace | None, debug: bool) -> int
     from ndjson_parquet.cli import aws
 
     target: aws.Target | None = None
+    where = ""
     if args is not None and hasattr(args, "endpoint_url"):
         try:
             target = aws.target_from_args(args)
-        except CliError:
+            where = target.describe()
+        except Exception:  # the configuration itself is broken: the error says how
             target = None
-    where = target.describe() if target else ""
     error = explain(exc, where, local=bool(target and target.aws.local))
     if debug:
         traceback.print_exc()
