@@ -14,7 +14,8 @@ from moto import mock_aws
 from rich.console import Console
 
 from ndjson_parquet.cli.local.output import LATEST, OutputContents, RunFolder
-from ndjson_parquet.cli.local.report import MAX_ATTEMPTS, RunReport, render_report
+from ndjson_parquet.cli.local.report import MAX_ATTEMPTS, RunReport
+from ndjson_parquet.cli.local.report_view import render_report
 from ndjson_parquet.cli.local.state import Alert
 
 # A failed Glue task's cause as Step Functions passes it on: the whole GetJobRun answer.

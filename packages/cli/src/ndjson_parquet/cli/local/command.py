@@ -27,7 +27,8 @@ from ndjson_parquet.cli.aws import EMULATOR_ENVIRONMENT
 from ndjson_parquet.cli.local.glue_runner import FaultPlan
 from ndjson_parquet.cli.local.output import LATEST, RunFolder
 from ndjson_parquet.cli.local.progress import progress_view
-from ndjson_parquet.cli.local.report import build_report, render_report, report_dict
+from ndjson_parquet.cli.local.report import build_report
+from ndjson_parquet.cli.local.report_view import render_report, report_dict
 from ndjson_parquet.cli.local.resources import LocalSettings
 from ndjson_parquet.cli.local.runtime import LocalPipeline, PipelineTimeout
 from ndjson_parquet.cli.local.sample import SampleSpec
