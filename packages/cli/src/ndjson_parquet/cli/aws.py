@@ -41,6 +41,8 @@ EMULATOR_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "local",
 }
 
+AWS_ATTEMPTS = 5
+LOCAL_ATTEMPTS = 2
 CONFIG_VARIABLE = "NDJSON_PARQUET_CONFIG"
 # Setting name (the `--config` key) → its NDJSON_PARQUET_* variable.
 SETTING_VARIABLES = {
@@ -72,6 +74,8 @@ class AwsTarget:
     endpoint_url: str | None = None
     region: str | None = None
     profile: str | None = None
+    # Attempts per request (boto3's standard retry mode: backoff between them).
+    max_attempts: int = AWS_ATTEMPTS
 
     @property
     def local(self) -> bool:
@@ -90,13 +94,10 @@ class AwsTarget:
 
     def client(self, service: str) -> Any:
         """A boto3 client; `endpoint_url=None` lets boto3 honour AWS_ENDPOINT_URL itself."""
-        # An emulator on this machine either answers at once or is not running: do not spend
-        # a minute of backoff retrying a refused connection.
-        attempts = 2 if self.local else 5
         return self.session().client(
             service,
             endpoint_url=self.endpoint_url,
-            config=Config(retries={"max_attempts": attempts, "mode": "standard"}),
+            config=Config(retries={"max_attempts": self.max_attempts, "mode": "standard"}),
         )
 
 
@@ -161,7 +162,12 @@ def target_from_args(args: argparse.Namespace) -> Target:
     names = ResourceNames(env)
     return Target(
         aws=AwsTarget(
-            endpoint_url=endpoint_url, region=setting("region"), profile=setting("profile")
+            endpoint_url=endpoint_url,
+            region=setting("region"),
+            profile=setting("profile"),
+            # The emulator on this machine answers at once or is not running: a person waiting
+            # for the command should not sit through seconds of backoff on a refused connection.
+            max_attempts=LOCAL_ATTEMPTS if local else AWS_ATTEMPTS,
         ),
         table=setting("table") or names.tracking_table,
         names=names,
