@@ -24,6 +24,11 @@ GLUE_CAUSE = json.dumps(
         # The workflow's Fail state: `States.Format('{}: {}', Error, Cause)`.
         ("ConversionFailed", f"States.TaskFailed: {GLUE_CAUSE}", f"ConversionFailed: {MESSAGE}"),
         ("States.Timeout", "", "States.Timeout"),
+        (
+            "States.TaskFailed",
+            json.dumps({"Id": "jr_2", "ErrorMessage": "boom", "LogGroupName": "/aws-glue/jobs"}),
+            "States.TaskFailed: boom (logs: /aws-glue/jobs, run jr_2)",
+        ),
         (None, "plain\n  text", "plain text"),
         (
             "E",

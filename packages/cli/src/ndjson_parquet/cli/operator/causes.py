@@ -2,8 +2,8 @@
 
 A failed Glue `.sync` task's cause is the whole GetJobRun answer as JSON (arguments, versions,
 timings): the part a person needs is its `ErrorMessage`. The workflow's Fail state prefixes the
-caught error (`States.TaskFailed: {…}`). `summarize` keeps the error name and the message, and
-leaves the full text to `inspect --verbose` and `--json`.
+caught error (`States.TaskFailed: {…}`). `summarize` keeps the error name, the message and
+where the run's logs are, and leaves the full text to `inspect --verbose` and `--json`.
 """
 
 from __future__ import annotations
@@ -34,11 +34,17 @@ def _message(cause: str) -> str:
     if isinstance(parsed, dict):
         for key in ("ErrorMessage", "errorMessage", "Cause", "cause", "Message", "message"):
             if parsed.get(key):
-                return _message(str(parsed[key]))
+                return _message(str(parsed[key])) + _glue_logs(parsed)
         state = parsed.get("JobRunState")
         if state:
             return f"Glue job run {parsed.get('Id', '')} ended {state}".replace("  ", " ")
     return " ".join(cause.split())
+
+
+def _glue_logs(job_run: dict[str, Any]) -> str:
+    """Where a Glue run's logs are: its log group, streams named after the run id."""
+    group, run_id = job_run.get("LogGroupName"), job_run.get("Id")
+    return f" (logs: {group}, run {run_id})" if group and run_id else ""
 
 
 def _json(text: str) -> Any:
