@@ -86,7 +86,7 @@ def test_a_failed_run_says_per_manifest_what_failed_in_one_line(tmp_path: Path) 
 
     for n in (5, 6):
         (line,) = [ln for ln in text.splitlines() if f"2024-03-0{n}-m{n} (3 files) failed" in ln]
-        assert f"attempt {MAX_ATTEMPTS} of {MAX_ATTEMPTS} failed: {error}" in line
+        assert f"failed after attempt {MAX_ATTEMPTS} of {MAX_ATTEMPTS}: {error}" in line
     assert "GlueVersion" not in text  # the alert's raw Glue answer is in alerts.json, not here
     assert "alerts.json" in text
     assert "local-run.log" in text

@@ -127,9 +127,11 @@ def _lines_line(report: RunReport) -> str:
 
 def _failure_line(report: RunReport, row: dict[str, Any]) -> str:
     attempts = row["attempts"]
-    tried = f"attempt {attempts} of {report.max_attempts} failed" if attempts else "no Glue run"
+    tried = (
+        f"after attempt {attempts} of {report.max_attempts}" if attempts else "without a Glue run"
+    )
     return (
-        f"{row['manifest_id']} ({row['files']} files) {row['status']}: {tried}: "
+        f"{row['manifest_id']} ({row['files']} files) {row['status']} {tried}: "
         f"{row['error'] or 'no error recorded'}"
     )
 
