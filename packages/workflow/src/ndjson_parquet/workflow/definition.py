@@ -1,10 +1,19 @@
 """The Amazon States Language definition of the manifest workflow, built from settings.
 
-    UpdateStatusProcessing → StartGlueJob → UpdateStatusCompleted → Succeeded
-                 │                │ (retries exhausted, or any other error)
-                 │                └→ UpdateStatusFailed → SendAlert → ConversionFailed (Fail)
-                 └→ ManifestNotClaimable (Fail): the manifest is missing, completed, or otherwise
-                    not in a status that may become `processing`; nothing is written or run.
+    UpdateStatusProcessing → StartGlueJob → CheckJobRunState → UpdateStatusCompleted
+                 │             │    ▲  │ (not SUCCEEDED)          │
+                 │             │    │  └→ JobRunNotSucceeded ─┐   └→ ReleaseSlot → Succeeded
+                 │             │ WaitForGlueCapacity          │
+                 │             │ (the job is busy: wait, never fail)
+                 │             └→ (retries exhausted, or any other error)
+                 │                  UpdateStatusFailed → SendAlert → ReleaseSlotAfterFailure
+                 │                                                      → ConversionFailed (Fail)
+                 └→ ReleaseSlotNotClaimable → ManifestNotClaimable (Fail): the manifest is
+                    missing, completed, or otherwise not in a status that may become
+                    `processing`; nothing is written or run.
+
+Every way out gives back the conversion slot the admission control took for this execution
+(the slots item's `holders.<execution name>`), so that the next queued manifest can start.
 
 Every DynamoDB key, attribute name and status comes from `ndjson_parquet.common`.
 """
@@ -14,7 +23,14 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ndjson_parquet.common.keys import ManifestAttr, ManifestKey, TableAttr, status_gsi2
+from ndjson_parquet.common.keys import (
+    ManifestAttr,
+    ManifestKey,
+    SlotAttr,
+    SlotsKey,
+    TableAttr,
+    status_gsi2,
+)
 from ndjson_parquet.common.settings import GlueArg, WorkflowInput
 from ndjson_parquet.common.status import Status, sources_of
 from ndjson_parquet.workflow.settings import WorkflowSettings
@@ -26,11 +42,17 @@ class StateName:
     UPDATE_STATUS_PROCESSING: Final = "UpdateStatusProcessing"
     MANIFEST_NOT_CLAIMABLE: Final = "ManifestNotClaimable"
     START_GLUE_JOB: Final = "StartGlueJob"
+    WAIT_FOR_GLUE_CAPACITY: Final = "WaitForGlueCapacity"
+    CHECK_JOB_RUN_STATE: Final = "CheckJobRunState"
+    JOB_RUN_NOT_SUCCEEDED: Final = "JobRunNotSucceeded"
     UPDATE_STATUS_COMPLETED: Final = "UpdateStatusCompleted"
+    RELEASE_SLOT: Final = "ReleaseSlot"
     SUCCEEDED: Final = "Succeeded"
     UPDATE_STATUS_FAILED: Final = "UpdateStatusFailed"
     SEND_ALERT: Final = "SendAlert"
+    RELEASE_SLOT_AFTER_FAILURE: Final = "ReleaseSlotAfterFailure"
     CONVERSION_FAILED: Final = "ConversionFailed"
+    RELEASE_SLOT_NOT_CLAIMABLE: Final = "ReleaseSlotNotClaimable"
 
 
 class ErrorName:
@@ -40,6 +62,8 @@ class ErrorName:
     MANIFEST_NOT_CLAIMABLE: Final = "ManifestNotClaimable"
     # The execution's own error when the conversion failed (after the alert was sent).
     CONVERSION_FAILED: Final = "ConversionFailed"
+    # The job run ended without an error from the integration but not SUCCEEDED (STOPPED).
+    JOB_RUN_NOT_SUCCEEDED: Final = "Glue.JobRunNotSucceeded"
     CONDITIONAL_CHECK_FAILED: Final = "DynamoDB.ConditionalCheckFailedException"
     GLUE_CONCURRENT_RUNS_EXCEEDED: Final = "Glue.ConcurrentRunsExceededException"
     TASK_FAILED: Final = "States.TaskFailed"
@@ -59,6 +83,10 @@ GLUE_RESULT_PATH: Final = "$.glue"
 ERROR_RESULT_PATH: Final = "$.error"
 STATUS_UPDATE_ERROR_PATH: Final = "$.status_update_error"
 ALERT_ERROR_PATH: Final = "$.alert_error"
+RELEASE_ERROR_PATH: Final = "$.release_error"
+NOT_CLAIMABLE_PATH: Final = "$.not_claimable"
+# The one JobRunState that means the conversion ran to its end.
+JOB_RUN_SUCCEEDED: Final = "SUCCEEDED"
 
 ALERT_SUBJECT_TEMPLATE: Final = "ndjson-parquet: conversion failed for date prefix {}"
 
@@ -188,8 +216,8 @@ def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
         "Catch": [
             {
                 "ErrorEquals": [ErrorName.CONDITIONAL_CHECK_FAILED],
-                "ResultPath": ERROR_RESULT_PATH,
-                "Next": StateName.MANIFEST_NOT_CLAIMABLE,
+                "ResultPath": NOT_CLAIMABLE_PATH,
+                "Next": StateName.RELEASE_SLOT_NOT_CLAIMABLE,
             }
         ],
         "Next": StateName.START_GLUE_JOB,
@@ -233,14 +261,99 @@ def _start_glue_job(settings: WorkflowSettings) -> dict[str, Any]:
             settings.glue_concurrency_retry.retrier([ErrorName.GLUE_CONCURRENT_RUNS_EXCEEDED]),
             settings.glue_failure_retry.retrier([ErrorName.TASK_FAILED]),
         ],
+        # A busy job is never a failure: past its retrier, wait and start again (the admission
+        # control keeps this rare: only runs started outside it make the job busy).
         "Catch": [
+            {
+                "ErrorEquals": [ErrorName.GLUE_CONCURRENT_RUNS_EXCEEDED],
+                "ResultPath": None,
+                "Next": StateName.WAIT_FOR_GLUE_CAPACITY,
+            },
             {
                 "ErrorEquals": [ErrorName.ALL],
                 "ResultPath": ERROR_RESULT_PATH,
                 "Next": StateName.UPDATE_STATUS_FAILED,
+            },
+        ],
+        "Next": StateName.CHECK_JOB_RUN_STATE,
+    }
+
+
+def _wait_for_glue_capacity(settings: WorkflowSettings) -> dict[str, Any]:
+    return {
+        "Type": "Wait",
+        "Comment": "The Glue job stayed at its MaxConcurrentRuns through every retry: wait, "
+        "then start the run again (the manifest stays processing; nothing failed).",
+        "Seconds": settings.glue_capacity_wait_seconds,
+        "Next": StateName.START_GLUE_JOB,
+    }
+
+
+def _check_job_run_state() -> dict[str, Any]:
+    return {
+        "Type": "Choice",
+        "Comment": "The .sync integration fails the task on FAILED, TIMEOUT and ERROR, but "
+        "returns a STOPPED run as a result: only SUCCEEDED is a conversion.",
+        "Choices": [
+            {
+                "Variable": f"{GLUE_RESULT_PATH}.JobRunState",
+                "StringEquals": JOB_RUN_SUCCEEDED,
+                "Next": StateName.UPDATE_STATUS_COMPLETED,
             }
         ],
-        "Next": StateName.UPDATE_STATUS_COMPLETED,
+        "Default": StateName.JOB_RUN_NOT_SUCCEEDED,
+    }
+
+
+def _job_run_not_succeeded() -> dict[str, Any]:
+    cause = "Glue job run {} ended {} after {} s; it wrote no complete output."
+    return {
+        "Type": "Pass",
+        "Comment": "Describe the run as an error, like a failed task's, for the failure path.",
+        "Parameters": {
+            "Error": ErrorName.JOB_RUN_NOT_SUCCEEDED,
+            "Cause.$": f"States.Format({_format_template(cause)}, {GLUE_RESULT_PATH}.Id, "
+            f"{GLUE_RESULT_PATH}.JobRunState, {GLUE_RESULT_PATH}.ExecutionTime)",
+        },
+        "ResultPath": ERROR_RESULT_PATH,
+        "Next": StateName.UPDATE_STATUS_FAILED,
+    }
+
+
+def _release_slot(settings: WorkflowSettings, next_state: str) -> dict[str, Any]:
+    """Give back the execution's conversion slot, then go on to `next_state` whatever happens.
+
+    Removing a holder that is not there changes nothing (an execution started outside the
+    admission control holds none). The admission control creates the slots item before its
+    first start; without it the update is refused, and the execution goes on all the same.
+    """
+    key = SlotsKey()
+    return {
+        "Type": "Task",
+        "Comment": "Give back this execution's conversion slot, so the oldest queued manifest "
+        "can start.",
+        "Resource": Resource.DYNAMODB_UPDATE_ITEM,
+        "Parameters": {
+            "TableName": settings.tracking_table,
+            "Key": {TableAttr.PK: {"S": key.pk}, TableAttr.SK: {"S": key.sk}},
+            "ConditionExpression": "attribute_exists(#holders)",
+            "UpdateExpression": "REMOVE #holders.#execution",
+            "ExpressionAttributeNames": {
+                "#holders": SlotAttr.HOLDERS,
+                "#execution.$": "$$.Execution.Name",
+            },
+        },
+        "ResultPath": None,
+        "Retry": _service_retry(settings),
+        # A slot that cannot be given back is recovered by the admission's reconciliation.
+        "Catch": [
+            {
+                "ErrorEquals": [ErrorName.ALL],
+                "ResultPath": RELEASE_ERROR_PATH,
+                "Next": next_state,
+            }
+        ],
+        "Next": next_state,
     }
 
 
@@ -277,7 +390,7 @@ def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
                 "Next": StateName.UPDATE_STATUS_FAILED,
             }
         ],
-        "Next": StateName.SUCCEEDED,
+        "Next": StateName.RELEASE_SLOT,
     }
 
 
@@ -356,10 +469,10 @@ def _send_alert(settings: WorkflowSettings) -> dict[str, Any]:
             {
                 "ErrorEquals": [ErrorName.ALL],
                 "ResultPath": ALERT_ERROR_PATH,
-                "Next": StateName.CONVERSION_FAILED,
+                "Next": StateName.RELEASE_SLOT_AFTER_FAILURE,
             }
         ],
-        "Next": StateName.CONVERSION_FAILED,
+        "Next": StateName.RELEASE_SLOT_AFTER_FAILURE,
     }
 
 
@@ -382,11 +495,21 @@ def build_definition(settings: WorkflowSettings) -> dict[str, Any]:
         "States": {
             StateName.UPDATE_STATUS_PROCESSING: _update_status_processing(settings),
             StateName.MANIFEST_NOT_CLAIMABLE: _manifest_not_claimable(),
+            StateName.RELEASE_SLOT_NOT_CLAIMABLE: _release_slot(
+                settings, StateName.MANIFEST_NOT_CLAIMABLE
+            ),
             StateName.START_GLUE_JOB: _start_glue_job(settings),
+            StateName.WAIT_FOR_GLUE_CAPACITY: _wait_for_glue_capacity(settings),
+            StateName.CHECK_JOB_RUN_STATE: _check_job_run_state(),
+            StateName.JOB_RUN_NOT_SUCCEEDED: _job_run_not_succeeded(),
             StateName.UPDATE_STATUS_COMPLETED: _update_status_completed(settings),
+            StateName.RELEASE_SLOT: _release_slot(settings, StateName.SUCCEEDED),
             StateName.SUCCEEDED: {"Type": "Succeed"},
             StateName.UPDATE_STATUS_FAILED: _update_status_failed(settings),
             StateName.SEND_ALERT: _send_alert(settings),
+            StateName.RELEASE_SLOT_AFTER_FAILURE: _release_slot(
+                settings, StateName.CONVERSION_FAILED
+            ),
             StateName.CONVERSION_FAILED: _conversion_failed(),
         },
     }
