@@ -62,7 +62,7 @@ class World:
 
     def manifests(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        for status in (Status.MANIFESTED, Status.PROCESSING, Status.COMPLETED, Status.FAILED):
+        for status in Status:
             found += self.tracking.manifests_by_status(status)
         return found
 

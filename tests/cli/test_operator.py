@@ -31,8 +31,9 @@ def test_status_counts_pending_files_and_manifests_per_date_prefix(world: World)
     assert set(rows) == {DAY_A, DAY_B}
     # Day A crossed the file-count threshold once; the rest of both days waits for the flush.
     assert rows[DAY_A].pending_files == 2
-    assert rows[DAY_A].manifests[str(Status.MANIFESTED)] == 1
-    assert rows[DAY_A].files[str(Status.MANIFESTED)] == MAX_FILES
+    # Queued (its execution started at once; moto here runs none, so it is never claimed).
+    assert rows[DAY_A].manifests[str(Status.QUEUED)] == 1
+    assert rows[DAY_A].files[str(Status.QUEUED)] == MAX_FILES
     assert rows[DAY_B].pending_files == 2
     assert sum(rows[DAY_B].manifests.values()) == 0
 
@@ -45,8 +46,8 @@ def test_status_command_prints_json(world: World, capsys: pytest.CaptureFixture[
     out = json.loads(capsys.readouterr().out)
     (row,) = out["date_prefixes"]
     assert row["date_prefix"] == DAY_A
-    assert row["manifests"]["manifested"] == 1
-    assert row["files"]["manifested"] == MAX_FILES
+    assert row["manifests"]["queued"] == 1
+    assert row["files"]["queued"] == MAX_FILES
     assert row["pending_files"] == 0
 
 
@@ -90,7 +91,7 @@ def test_stuck_reports_never_started_and_long_processing_manifests(world: World)
     )
     assert {(s["manifest_id"], s["reason"]) for s in later} == {
         (first[ManifestAttr.MANIFEST_ID], "processing too long"),
-        (second[ManifestAttr.MANIFEST_ID], "never started"),
+        (second[ManifestAttr.MANIFEST_ID], "queued for a conversion slot"),
     }
 
 

@@ -55,6 +55,11 @@ class RunReport:
     timed_out: bool = False
     stages: StageTimes = field(default_factory=StageTimes)
     output_dir: Path | None = None
+    # The drain: most manifests waiting for a slot at once, most Glue runs at once, and input
+    # files converted per minute from the first run's start to the last run's end.
+    peak_queued: int = 0
+    peak_glue_runs: int = 0
+    files_per_minute: float | None = None
 
     @property
     def lines_accounted(self) -> bool:
@@ -114,6 +119,9 @@ def build_report(
     report.glue_runs = len(records)
     report.glue_runs_failed = sum(1 for r in records if not r.succeeded)
     report.glue_runs_injected = sum(1 for r in records if r.injected)
+    report.peak_queued = pipeline.milestones.peak_queued
+    report.peak_glue_runs = pipeline.runner.peak_active
+    report.files_per_minute = _files_per_minute(records, snapshot)
     latest = pipeline.runner.last_success_per_manifest()
     for record in latest.values():
         s = record.summary
@@ -169,6 +177,19 @@ def stage_times(pipeline: LocalPipeline) -> StageTimes:
     return times
 
 
+def _files_per_minute(records: list[Any], snapshot: Snapshot) -> float | None:
+    if not records:
+        return None
+    first = min(r.started for r in records)
+    last = max(r.started + r.seconds for r in records)
+    files = sum(
+        int(item.get(ManifestAttr.FILE_COUNT, 0))
+        for item in snapshot.manifest_items
+        if item.get(ManifestAttr.STATUS) == "completed"
+    )
+    return files * 60.0 / (last - first) if last > first else None
+
+
 def render_report(report: RunReport, console: Console) -> None:
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
@@ -180,6 +201,12 @@ def render_report(report: RunReport, console: Console) -> None:
     )
     summary.add_row("manifests", _counts(report.manifests) or "none")
     summary.add_row("executions", _counts(report.executions) or "none")
+    rate = f"{report.files_per_minute:.0f}" if report.files_per_minute is not None else "-"
+    summary.add_row(
+        "drain",
+        f"at most {report.peak_queued} manifest(s) queued, {report.peak_glue_runs} Glue run(s) "
+        f"at once; {rate} files/min converted",
+    )
     summary.add_row(
         "glue runs",
         f"{report.glue_runs} ({report.glue_runs_failed} failed, "
@@ -250,6 +277,11 @@ def report_dict(report: RunReport) -> dict[str, Any]:
         "executions": dict(report.executions),
         "glue_runs": report.glue_runs,
         "glue_runs_failed": report.glue_runs_failed,
+        "drain": {
+            "peak_queued": report.peak_queued,
+            "peak_glue_runs": report.peak_glue_runs,
+            "files_per_minute": report.files_per_minute,
+        },
         "lines_read": report.lines_read,
         "rows_written": report.rows_written,
         "lines_quarantined": report.lines_quarantined,
