@@ -251,3 +251,39 @@ def test_human_output_names_what_an_operator_looks_for(
     assert main(["stuck", "--env", ENVIRONMENT, "--older-than", "0s"]) == 1
     # Started by the builder; moto here runs no execution, so it is never claimed.
     assert "not claimed, execution RUNNING" in capsys.readouterr().out
+
+
+def test_backfill_feeds_existing_objects_through_the_same_path_once(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Objects that landed before the deployment's notifications: registered, cut and queued
+    like uploads; a second run registers nothing new."""
+    s3 = boto3.client("s3")
+    bucket = world.names.input_bucket
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    keys = _keys(DAY_A, MAX_FILES + 1)
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b'{"a": 1}\n')
+    s3.put_object(Bucket=bucket, Key="elsewhere/x.ndjson", Body=b"{}\n")
+    assert world.manifests() == []
+
+    uri = f"s3://{bucket}/events/"
+    assert main(["backfill", "--env", ENVIRONMENT, uri, "--json"]) == 0
+    sent = json.loads(capsys.readouterr().out)
+    world.mapping.drain()
+
+    assert (sent["listed"], sent["sent"], sent["failed"]) == (len(keys), len(keys), 0)
+    rows = {r.date_prefix: r for r in status.collect_status(world.tracking)}
+    assert rows[DAY_A].pending_files == 1
+    assert rows[DAY_A].files[str(Status.QUEUED)] == MAX_FILES
+    before = sorted(str(m[ManifestAttr.MANIFEST_ID]) for m in world.manifests())
+
+    # Again, and with --since in the future: nothing new is registered or cut.
+    assert main(["backfill", "--env", ENVIRONMENT, uri, "--json"]) == 0
+    capsys.readouterr()
+    world.mapping.drain()
+    assert main(["backfill", "--env", ENVIRONMENT, uri, "--since", "2999-01-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped_older"] == len(keys)
+    assert sorted(str(m[ManifestAttr.MANIFEST_ID]) for m in world.manifests()) == before
+    assert status.collect_status(world.tracking)[0].pending_files == 1
+    assert main(["backfill", "--env", ENVIRONMENT, "not-an-uri"]) == 2
