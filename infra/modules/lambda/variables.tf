@@ -209,3 +209,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "max_concurrent_runs" {
+  description = "MAX_CONCURRENT_RUNS: conversion slots; must be the Glue job's max_concurrent_runs."
+  type        = number
+  default     = 10
+}
