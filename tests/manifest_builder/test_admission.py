@@ -140,7 +140,9 @@ def test_a_redriven_manifest_is_queued_behind_the_others_under_its_new_name(
         first, "2024-03-05T13:00:00.000000Z", f"{first}-r1", source=Status.FAILED
     )
     # A manifest that is not failed is not queued by a redrive.
-    assert not builder.admission.enqueue(second, "2024-03-05T13:00:00.000000Z", source=Status.FAILED)
+    assert not builder.admission.enqueue(
+        second, "2024-03-05T13:00:00.000000Z", source=Status.FAILED
+    )
 
     builder.admission.admit()  # one free slot: the older queued manifest gets it
     assert _started(world) == {first, second, third}

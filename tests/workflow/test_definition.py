@@ -161,7 +161,8 @@ def test_every_way_out_gives_the_slot_back(definition: dict[str, Any]) -> None:
     for name, state in states.items():
         if state["Type"] in {"Succeed", "Fail"}:
             sources = {n for n, s in states.items() if name in _targets(s)}
-            assert sources and sources <= releases, name
+            assert sources, name
+            assert sources <= releases, name
 
 
 def test_the_glue_task_runs_the_job_on_the_manifest_synchronously(

@@ -334,7 +334,9 @@ def test_a_busy_job_past_every_retry_waits_and_never_fails(stack: Stack) -> None
 
     moto_fixes.set_glue_job_runner(runner)
     # A run started outside the workflow holds the job's only concurrent run.
-    glue.start_job_run(JobName=stack.job, Arguments={"--MANIFEST_PATH": "s3://elsewhere/blocker.json"})
+    glue.start_job_run(
+        JobName=stack.job, Arguments={"--MANIFEST_PATH": "s3://elsewhere/blocker.json"}
+    )
     stack.put_manifest("m-patient", Status.QUEUED)
     execution_arn = stack.start("m-patient")
     deadline = time.monotonic() + 60

@@ -23,76 +23,38 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ndjson_parquet.common.keys import (
-    ManifestAttr,
-    ManifestKey,
-    SlotAttr,
-    SlotsKey,
-    TableAttr,
-    status_gsi2,
-)
-from ndjson_parquet.common.settings import GlueArg, WorkflowInput
+from ndjson_parquet.common.keys import ManifestAttr, ManifestKey, TableAttr, status_gsi2
+from ndjson_parquet.common.settings import WorkflowInput
 from ndjson_parquet.common.status import Status, sources_of
+from ndjson_parquet.workflow.conversion import (
+    MANIFEST_PATH_INPUT,
+    check_job_run_state,
+    job_run_not_succeeded,
+    release_slot,
+    start_glue_job,
+    wait_for_glue_capacity,
+)
+from ndjson_parquet.workflow.names import (
+    ALERT_ERROR_PATH,
+    ERROR_RESULT_PATH,
+    GLUE_RESULT_PATH,
+    NOT_CLAIMABLE_PATH,
+    STATUS_UPDATE_ERROR_PATH,
+    ErrorName,
+    Resource,
+    StateName,
+    format_template,
+    service_retry,
+)
 from ndjson_parquet.workflow.settings import WorkflowSettings
 
-
-class StateName:
-    """Names of the states (they show in the console, the execution history and alarms)."""
-
-    UPDATE_STATUS_PROCESSING: Final = "UpdateStatusProcessing"
-    MANIFEST_NOT_CLAIMABLE: Final = "ManifestNotClaimable"
-    START_GLUE_JOB: Final = "StartGlueJob"
-    WAIT_FOR_GLUE_CAPACITY: Final = "WaitForGlueCapacity"
-    CHECK_JOB_RUN_STATE: Final = "CheckJobRunState"
-    JOB_RUN_NOT_SUCCEEDED: Final = "JobRunNotSucceeded"
-    UPDATE_STATUS_COMPLETED: Final = "UpdateStatusCompleted"
-    RELEASE_SLOT: Final = "ReleaseSlot"
-    SUCCEEDED: Final = "Succeeded"
-    UPDATE_STATUS_FAILED: Final = "UpdateStatusFailed"
-    SEND_ALERT: Final = "SendAlert"
-    RELEASE_SLOT_AFTER_FAILURE: Final = "ReleaseSlotAfterFailure"
-    CONVERSION_FAILED: Final = "ConversionFailed"
-    RELEASE_SLOT_NOT_CLAIMABLE: Final = "ReleaseSlotNotClaimable"
-
-
-class ErrorName:
-    """Errors the workflow raises itself or reacts to."""
-
-    # The execution's own error when the manifest may not be (re)processed.
-    MANIFEST_NOT_CLAIMABLE: Final = "ManifestNotClaimable"
-    # The execution's own error when the conversion failed (after the alert was sent).
-    CONVERSION_FAILED: Final = "ConversionFailed"
-    # The job run ended without an error from the integration but not SUCCEEDED (STOPPED).
-    JOB_RUN_NOT_SUCCEEDED: Final = "Glue.JobRunNotSucceeded"
-    CONDITIONAL_CHECK_FAILED: Final = "DynamoDB.ConditionalCheckFailedException"
-    GLUE_CONCURRENT_RUNS_EXCEEDED: Final = "Glue.ConcurrentRunsExceededException"
-    TASK_FAILED: Final = "States.TaskFailed"
-    ALL: Final = "States.ALL"
-
-
-class Resource:
-    """Step Functions service integrations used by the definition."""
-
-    DYNAMODB_UPDATE_ITEM: Final = "arn:aws:states:::dynamodb:updateItem"
-    GLUE_START_JOB_RUN_SYNC: Final = "arn:aws:states:::glue:startJobRun.sync"
-    SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
-
-
-# Where intermediate results live in the execution's JSON document (the input stays intact).
-GLUE_RESULT_PATH: Final = "$.glue"
-ERROR_RESULT_PATH: Final = "$.error"
-STATUS_UPDATE_ERROR_PATH: Final = "$.status_update_error"
-ALERT_ERROR_PATH: Final = "$.alert_error"
-RELEASE_ERROR_PATH: Final = "$.release_error"
-NOT_CLAIMABLE_PATH: Final = "$.not_claimable"
-# The one JobRunState that means the conversion ran to its end.
-JOB_RUN_SUCCEEDED: Final = "SUCCEEDED"
+__all__ = ["ErrorName", "Resource", "StateName", "build_definition", "render"]
 
 ALERT_SUBJECT_TEMPLATE: Final = "ndjson-parquet: conversion failed for date prefix {}"
 
 # Input fields, checked against the shared contract when this module is imported.
 _IN_MANIFEST_ID: Final = "manifest_id"
-_IN_MANIFEST_PATH: Final = "manifest_path"
+_IN_MANIFEST_PATH: Final = MANIFEST_PATH_INPUT
 _IN_DATE_PREFIX: Final = "date_prefix"
 _IN_FILE_COUNT: Final = "file_count"
 if not {_IN_MANIFEST_ID, _IN_MANIFEST_PATH, _IN_DATE_PREFIX, _IN_FILE_COUNT} <= set(
@@ -105,17 +67,12 @@ if not {_IN_MANIFEST_ID, _IN_MANIFEST_PATH, _IN_DATE_PREFIX, _IN_FILE_COUNT} <= 
 _NOW: Final = "$$.State.EnteredTime"
 
 
-def _format_template(text: str) -> str:
-    """`text` with `{}` placeholders, quoted for an intrinsic function (escape `'` and `\\`)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _manifest_key() -> dict[str, Any]:
     # ManifestKey builds `MANIFEST#<id>`: build it around a `{}` to get the Format template.
     template = ManifestKey("{}")
     return {
         TableAttr.PK: {
-            "S.$": f"States.Format({_format_template(template.pk)}, $.{_IN_MANIFEST_ID})"
+            "S.$": f"States.Format({format_template(template.pk)}, $.{_IN_MANIFEST_ID})"
         },
         TableAttr.SK: {"S": template.sk},
     }
@@ -135,7 +92,7 @@ def _status_fields(status: Status) -> tuple[list[str], dict[str, str], dict[str,
         ":now": {"S.$": _NOW},
         ":gsi2pk": {"S": gsi2[TableAttr.GSI2_PK]},
         ":gsi2sk": {
-            "S.$": f"States.Format({_format_template(gsi2[TableAttr.GSI2_SK])}, "
+            "S.$": f"States.Format({format_template(gsi2[TableAttr.GSI2_SK])}, "
             f"{_NOW}, $.{_IN_MANIFEST_ID})"
         },
     }
@@ -191,14 +148,6 @@ def _update_item(
     }
 
 
-def _service_retry(settings: WorkflowSettings) -> list[dict[str, Any]]:
-    # A refused condition is an answer, not a transient error: never retry it (first match wins).
-    return [
-        {"ErrorEquals": [ErrorName.CONDITIONAL_CHECK_FAILED], "MaxAttempts": 0},
-        settings.service_retry.retrier([ErrorName.TASK_FAILED]),
-    ]
-
-
 def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
     return {
         "Type": "Task",
@@ -212,7 +161,7 @@ def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
             values={":zero": {"N": "0"}, ":one": {"N": "1"}},
         ),
         "ResultPath": None,
-        "Retry": _service_retry(settings),
+        "Retry": service_retry(settings),
         "Catch": [
             {
                 "ErrorEquals": [ErrorName.CONDITIONAL_CHECK_FAILED],
@@ -236,124 +185,7 @@ def _manifest_not_claimable() -> dict[str, Any]:
         "Comment": "The manifest is missing or its status may not become processing (a completed "
         "manifest is never converted again). Nothing was changed and no job was started.",
         "Error": ErrorName.MANIFEST_NOT_CLAIMABLE,
-        "CausePath": f"States.Format({_format_template(cause)}, $.{_IN_MANIFEST_ID})",
-    }
-
-
-def _start_glue_job(settings: WorkflowSettings) -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Comment": "Run the converter on the manifest and wait for the job run to end.",
-        "Resource": Resource.GLUE_START_JOB_RUN_SYNC,
-        "Parameters": {
-            "JobName": settings.glue_job_name,
-            "Arguments": {f"--{GlueArg.MANIFEST_PATH}.$": f"$.{_IN_MANIFEST_PATH}"},
-        },
-        "ResultSelector": {
-            "Id.$": "$.Id",
-            "JobRunState.$": "$.JobRunState",
-            "ExecutionTime.$": "$.ExecutionTime",
-        },
-        "ResultPath": GLUE_RESULT_PATH,
-        # Order matters: the first retrier whose ErrorEquals matches applies, and
-        # States.TaskFailed also matches Glue.ConcurrentRunsExceededException.
-        "Retry": [
-            settings.glue_concurrency_retry.retrier([ErrorName.GLUE_CONCURRENT_RUNS_EXCEEDED]),
-            settings.glue_failure_retry.retrier([ErrorName.TASK_FAILED]),
-        ],
-        # A busy job is never a failure: past its retrier, wait and start again (the admission
-        # control keeps this rare: only runs started outside it make the job busy).
-        "Catch": [
-            {
-                "ErrorEquals": [ErrorName.GLUE_CONCURRENT_RUNS_EXCEEDED],
-                "ResultPath": None,
-                "Next": StateName.WAIT_FOR_GLUE_CAPACITY,
-            },
-            {
-                "ErrorEquals": [ErrorName.ALL],
-                "ResultPath": ERROR_RESULT_PATH,
-                "Next": StateName.UPDATE_STATUS_FAILED,
-            },
-        ],
-        "Next": StateName.CHECK_JOB_RUN_STATE,
-    }
-
-
-def _wait_for_glue_capacity(settings: WorkflowSettings) -> dict[str, Any]:
-    return {
-        "Type": "Wait",
-        "Comment": "The Glue job stayed at its MaxConcurrentRuns through every retry: wait, "
-        "then start the run again (the manifest stays processing; nothing failed).",
-        "Seconds": settings.glue_capacity_wait_seconds,
-        "Next": StateName.START_GLUE_JOB,
-    }
-
-
-def _check_job_run_state() -> dict[str, Any]:
-    return {
-        "Type": "Choice",
-        "Comment": "The .sync integration fails the task on FAILED, TIMEOUT and ERROR, but "
-        "returns a STOPPED run as a result: only SUCCEEDED is a conversion.",
-        "Choices": [
-            {
-                "Variable": f"{GLUE_RESULT_PATH}.JobRunState",
-                "StringEquals": JOB_RUN_SUCCEEDED,
-                "Next": StateName.UPDATE_STATUS_COMPLETED,
-            }
-        ],
-        "Default": StateName.JOB_RUN_NOT_SUCCEEDED,
-    }
-
-
-def _job_run_not_succeeded() -> dict[str, Any]:
-    cause = "Glue job run {} ended {} after {} s; it wrote no complete output."
-    return {
-        "Type": "Pass",
-        "Comment": "Describe the run as an error, like a failed task's, for the failure path.",
-        "Parameters": {
-            "Error": ErrorName.JOB_RUN_NOT_SUCCEEDED,
-            "Cause.$": f"States.Format({_format_template(cause)}, {GLUE_RESULT_PATH}.Id, "
-            f"{GLUE_RESULT_PATH}.JobRunState, {GLUE_RESULT_PATH}.ExecutionTime)",
-        },
-        "ResultPath": ERROR_RESULT_PATH,
-        "Next": StateName.UPDATE_STATUS_FAILED,
-    }
-
-
-def _release_slot(settings: WorkflowSettings, next_state: str) -> dict[str, Any]:
-    """Give back the execution's conversion slot, then go on to `next_state` whatever happens.
-
-    Removing a holder that is not there changes nothing (an execution started outside the
-    admission control holds none). The admission control creates the slots item before its
-    first start; without it the update is refused, and the execution goes on all the same.
-    """
-    key = SlotsKey()
-    return {
-        "Type": "Task",
-        "Comment": "Give back this execution's conversion slot, so the oldest queued manifest "
-        "can start.",
-        "Resource": Resource.DYNAMODB_UPDATE_ITEM,
-        "Parameters": {
-            "TableName": settings.tracking_table,
-            "Key": {TableAttr.PK: {"S": key.pk}, TableAttr.SK: {"S": key.sk}},
-            "ConditionExpression": "attribute_exists(#holders)",
-            "UpdateExpression": "REMOVE #holders.#execution",
-            "ExpressionAttributeNames": {
-                "#holders": SlotAttr.HOLDERS,
-                "#execution.$": "$$.Execution.Name",
-            },
-        },
-        "ResultPath": None,
-        "Retry": _service_retry(settings),
-        # A slot that cannot be given back is recovered by the admission's reconciliation.
-        "Catch": [
-            {
-                "ErrorEquals": [ErrorName.ALL],
-                "ResultPath": RELEASE_ERROR_PATH,
-                "Next": next_state,
-            }
-        ],
-        "Next": next_state,
+        "CausePath": f"States.Format({format_template(cause)}, $.{_IN_MANIFEST_ID})",
     }
 
 
@@ -380,7 +212,7 @@ def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
             remove=(ManifestAttr.ERROR, ManifestAttr.CAUSE),
         ),
         "ResultPath": None,
-        "Retry": _service_retry(settings),
+        "Retry": service_retry(settings),
         # The data is converted but the record could not say so: treat it as a failure, so
         # that the operator is alerted (a redrive converts again, to the same output).
         "Catch": [
@@ -413,7 +245,7 @@ def _update_status_failed(settings: WorkflowSettings) -> dict[str, Any]:
             },
         ),
         "ResultPath": None,
-        "Retry": _service_retry(settings),
+        "Retry": service_retry(settings),
         # The alert matters more than the record: send it even if the record cannot be written.
         "Catch": [
             {
@@ -459,9 +291,9 @@ def _send_alert(settings: WorkflowSettings) -> dict[str, Any]:
         "Parameters": {
             "TopicArn": settings.alerts_topic_arn,
             # A date prefix is 10 characters, so the subject stays within SNS's 100.
-            "Subject.$": f"States.Format({_format_template(ALERT_SUBJECT_TEMPLATE)}, "
+            "Subject.$": f"States.Format({format_template(ALERT_SUBJECT_TEMPLATE)}, "
             f"$.{_IN_DATE_PREFIX})",
-            "Message.$": f"States.Format({_format_template(message)}, {message_args})",
+            "Message.$": f"States.Format({format_template(message)}, {message_args})",
         },
         "ResultPath": None,
         "Retry": [settings.service_retry.retrier([ErrorName.TASK_FAILED])],
@@ -495,19 +327,19 @@ def build_definition(settings: WorkflowSettings) -> dict[str, Any]:
         "States": {
             StateName.UPDATE_STATUS_PROCESSING: _update_status_processing(settings),
             StateName.MANIFEST_NOT_CLAIMABLE: _manifest_not_claimable(),
-            StateName.RELEASE_SLOT_NOT_CLAIMABLE: _release_slot(
+            StateName.RELEASE_SLOT_NOT_CLAIMABLE: release_slot(
                 settings, StateName.MANIFEST_NOT_CLAIMABLE
             ),
-            StateName.START_GLUE_JOB: _start_glue_job(settings),
-            StateName.WAIT_FOR_GLUE_CAPACITY: _wait_for_glue_capacity(settings),
-            StateName.CHECK_JOB_RUN_STATE: _check_job_run_state(),
-            StateName.JOB_RUN_NOT_SUCCEEDED: _job_run_not_succeeded(),
+            StateName.START_GLUE_JOB: start_glue_job(settings),
+            StateName.WAIT_FOR_GLUE_CAPACITY: wait_for_glue_capacity(settings),
+            StateName.CHECK_JOB_RUN_STATE: check_job_run_state(),
+            StateName.JOB_RUN_NOT_SUCCEEDED: job_run_not_succeeded(),
             StateName.UPDATE_STATUS_COMPLETED: _update_status_completed(settings),
-            StateName.RELEASE_SLOT: _release_slot(settings, StateName.SUCCEEDED),
+            StateName.RELEASE_SLOT: release_slot(settings, StateName.SUCCEEDED),
             StateName.SUCCEEDED: {"Type": "Succeed"},
             StateName.UPDATE_STATUS_FAILED: _update_status_failed(settings),
             StateName.SEND_ALERT: _send_alert(settings),
-            StateName.RELEASE_SLOT_AFTER_FAILURE: _release_slot(
+            StateName.RELEASE_SLOT_AFTER_FAILURE: release_slot(
                 settings, StateName.CONVERSION_FAILED
             ),
             StateName.CONVERSION_FAILED: _conversion_failed(),

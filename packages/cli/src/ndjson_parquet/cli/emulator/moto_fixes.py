@@ -46,6 +46,7 @@ class JobRunEnded(Exception):
         super().__init__(message or f"job run {state}")
         self.state = state
 
+
 # The line whose missing None check breaks every Glue `.sync` task.
 _UNGUARDED_CALL: Final = "callback_endpoint.interrupt_all()"
 _PATCHED_ATTRIBUTE: Final = "_eval_integration_pattern"
