@@ -95,7 +95,7 @@ def test_stuck_reports_never_started_and_long_processing_manifests(world: World)
     }
 
 
-def test_redrive_of_a_failed_manifest_starts_a_numbered_execution(world: World) -> None:
+def test_redrive_of_a_failed_manifest_queues_a_numbered_execution(world: World) -> None:
     world.upload(*_keys(DAY_A, MAX_FILES))
     (manifest,) = world.manifests()
     manifest_id = manifest[ManifestAttr.MANIFEST_ID]
@@ -113,7 +113,13 @@ def test_redrive_of_a_failed_manifest_starts_a_numbered_execution(world: World) 
 
     redrive.execute(world.tracking, sfn, [dry], machine)
 
-    assert str(dry.result).startswith("started")
+    # Queued behind the others, under its new name; the admission control starts it.
+    assert str(dry.result).startswith(f"queued as {manifest_id}-r1")
+    queued = world.tracking.manifest(manifest_id)
+    assert queued is not None
+    assert queued[ManifestAttr.STATUS] == Status.QUEUED
+    assert queued[ManifestAttr.NEXT_EXECUTION] == f"{manifest_id}-r1"
+    assert world.flush()["manifests_started"] == 1
     started = sfn.describe_execution(
         executionArn=world.tracking.manifest(manifest_id)[ManifestAttr.EXECUTION_ARN]  # type: ignore[index]
     )
@@ -125,6 +131,7 @@ def test_redrive_of_a_failed_manifest_starts_a_numbered_execution(world: World) 
     (busy,) = redrive.plan(world.tracking, sfn, [manifest_id], machine)
     assert busy.action == redrive.SKIP  # the redriven execution is running
     sfn.stop_execution(executionArn=started["executionArn"])
+    world.set_status(manifest_id, Status.FAILED, datetime.now(UTC).isoformat())
     (again,) = redrive.plan(world.tracking, sfn, [manifest_id], machine)
     assert again.new_execution_name == f"{manifest_id}-r2"
 
@@ -186,7 +193,9 @@ def test_redrive_command_is_a_dry_run_by_default(
     done = json.loads(capsys.readouterr().out)
 
     assert [p["action"] for p in dry["plans"]] == [redrive.START]
-    assert done["plans"][0]["result"].startswith("started")
+    assert done["plans"][0]["result"].startswith("queued")
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+    world.flush()
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 2
     assert main(["redrive", "--env", ENVIRONMENT]) == 2  # neither ids nor --failed
 

@@ -61,6 +61,62 @@ DEFAULT_GRACE_SECONDS: Final = 120
 _NOT_FOUND: Final = frozenset({"ExecutionDoesNotExist", "ResourceNotFound"})
 
 
+def queue_manifest(
+    dynamodb: Any,
+    table: str,
+    manifest_id: str,
+    *,
+    queued_at: str,
+    now: str,
+    execution_name: str | None = None,
+    source: Status = Status.MANIFESTED,
+) -> bool:
+    """Move a manifest from `source` to `queued`; False if it is not (any more) in `source`.
+
+    `execution_name` (default: the manifest id) is the name its execution will have. A
+    manifested manifest whose execution was already started is left alone. The operator's
+    redrive queues failed manifests with this too (`source=Status.FAILED`).
+    """
+    gsi2 = status_gsi2(str(Status.QUEUED), queued_at, manifest_id)
+    names = {
+        "#status": ManifestAttr.STATUS,
+        "#updated": ManifestAttr.UPDATED_AT,
+        "#queued_at": ManifestAttr.QUEUED_AT,
+        "#next": ManifestAttr.NEXT_EXECUTION,
+        "#gsi2pk": TableAttr.GSI2_PK,
+        "#gsi2sk": TableAttr.GSI2_SK,
+    }
+    condition = "#status = :source"
+    if source is Status.MANIFESTED:
+        condition += " AND attribute_not_exists(#arn)"
+        names["#arn"] = ManifestAttr.EXECUTION_ARN
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=to_dynamo(ManifestKey(manifest_id).as_key()),
+            UpdateExpression="SET #status = :queued, #updated = :now, #queued_at = :at, "
+            "#next = :name, #gsi2pk = :gsi2pk, #gsi2sk = :gsi2sk",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_dynamo(
+                {
+                    ":source": str(source),
+                    ":queued": str(Status.QUEUED),
+                    ":now": now,
+                    ":at": queued_at,
+                    ":name": execution_name or manifest_id,
+                    ":gsi2pk": gsi2[TableAttr.GSI2_PK],
+                    ":gsi2sk": gsi2[TableAttr.GSI2_SK],
+                }
+            ),
+        )
+    except ClientError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
 @dataclass
 class AdmissionCounts:
     """What one admission did."""
@@ -103,48 +159,16 @@ class Admission:
         execution_name: str | None = None,
         source: Status = Status.MANIFESTED,
     ) -> bool:
-        """Queue a manifest in status `source`; False if it is not (any more) in that status.
-
-        A manifested manifest whose execution was already started is left alone.
-        """
-        gsi2 = status_gsi2(str(Status.QUEUED), queued_at, manifest_id)
-        names = {
-            "#status": ManifestAttr.STATUS,
-            "#updated": ManifestAttr.UPDATED_AT,
-            "#queued_at": ManifestAttr.QUEUED_AT,
-            "#next": ManifestAttr.NEXT_EXECUTION,
-            "#gsi2pk": TableAttr.GSI2_PK,
-            "#gsi2sk": TableAttr.GSI2_SK,
-        }
-        condition = "#status = :source"
-        if source is Status.MANIFESTED:
-            condition += " AND attribute_not_exists(#arn)"
-            names["#arn"] = ManifestAttr.EXECUTION_ARN
-        try:
-            self._store.client.update_item(
-                TableName=self._store.table,
-                Key=to_dynamo(ManifestKey(manifest_id).as_key()),
-                UpdateExpression="SET #status = :queued, #updated = :now, #queued_at = :at, "
-                "#next = :name, #gsi2pk = :gsi2pk, #gsi2sk = :gsi2sk",
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_dynamo(
-                    {
-                        ":source": str(source),
-                        ":queued": str(Status.QUEUED),
-                        ":now": iso(self._clock()),
-                        ":at": queued_at,
-                        ":name": execution_name or manifest_id,
-                        ":gsi2pk": gsi2[TableAttr.GSI2_PK],
-                        ":gsi2sk": gsi2[TableAttr.GSI2_SK],
-                    }
-                ),
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        """Queue a manifest in status `source` (see `queue_manifest`)."""
+        return queue_manifest(
+            self._store.client,
+            self._store.table,
+            manifest_id,
+            queued_at=queued_at,
+            now=iso(self._clock()),
+            execution_name=execution_name,
+            source=source,
+        )
 
     # --- 2. admit -----------------------------------------------------------------------
 
