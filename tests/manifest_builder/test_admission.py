@@ -149,3 +149,19 @@ def test_a_redriven_manifest_is_queued_behind_the_others_under_its_new_name(
     _end_execution(world, third)
     builder.admission.admit()
     assert f"{first}-r1" in _started(world)
+
+
+def test_the_status_change_of_an_aborted_execution_frees_its_slot_at_once(world: World) -> None:
+    builder = _backlog(world, 3)
+    first, second, third = (m["manifest_id"] for m in _by_age(world))
+    [aborted] = [e for e in world.executions() if e["name"] == first]
+    world.clock.advance(DEFAULT_GRACE_SECONDS + 1)
+    world.sfn.stop_execution(executionArn=aborted["executionArn"])
+
+    # The cut path never reconciles (no DescribeExecution per holder on every cut)...
+    assert builder.admission.admit(reconcile=False).started == 0
+    # ...the admission after the ABORTED status change does.
+    summary = builder.admit_after_execution()
+
+    assert (summary["slots_recovered"], summary["manifests_started"]) == (1, 1)
+    assert sorted(world.slot_holders()) == sorted([second, third])

@@ -172,12 +172,15 @@ class Admission:
 
     # --- 2. admit -----------------------------------------------------------------------
 
-    def admit(self, should_stop: Callable[[], bool] = lambda: False) -> AdmissionCounts:
-        """Start the oldest queued manifests while slots are free; recover dead holders first
-        when none is."""
+    def admit(
+        self, should_stop: Callable[[], bool] = lambda: False, reconcile: bool = True
+    ) -> AdmissionCounts:
+        """Start the oldest queued manifests while slots are free; with `reconcile`, recover
+        dead holders first when no slot is free (an aborted execution's status change finds
+        its own stale slot this way)."""
         counts = AdmissionCounts()
         holders = self.holders()
-        if len(holders) >= self.limit:
+        if reconcile and len(holders) >= self.limit:
             counts.slots_recovered = self._reconcile(holders)
         for item in self._store.query(
             TableIndex.BY_STATUS,

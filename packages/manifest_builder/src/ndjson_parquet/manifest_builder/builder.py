@@ -160,7 +160,9 @@ class ManifestBuilder:
             )
             self._enqueue(made.manifest.manifest_id, iso(made.manifest.created_at), counts)
         if cut and admit:
-            self.admit(counts)
+            # No reconciliation here: DescribeExecution per holder on every cut would be many
+            # calls in a backlog; the flush and the status-change admissions do it.
+            self.admit(counts, reconcile=False)
 
     def _enqueue(self, manifest_id: str, created_at: str, counts: Counts) -> None:
         if not self.settings.step_function_arn:
@@ -176,12 +178,17 @@ class ManifestBuilder:
         except ClientError:
             logger.exception("queueing %s failed; the flush will queue it", manifest_id)
 
-    def admit(self, counts: Counts, should_stop: Callable[[], bool] = lambda: False) -> None:
+    def admit(
+        self,
+        counts: Counts,
+        should_stop: Callable[[], bool] = lambda: False,
+        reconcile: bool = True,
+    ) -> None:
         """Start queued manifests within the conversion slots (see `admission`)."""
         if not self.settings.step_function_arn:
             return
         try:
-            admitted = self.admission.admit(should_stop)
+            admitted = self.admission.admit(should_stop, reconcile)
         except ClientError:
             logger.exception("admitting queued manifests failed; the next run admits them")
             counts.start_failures += 1
@@ -241,7 +248,7 @@ class ManifestBuilder:
                         counts,
                     )
             self.reconcile(counts)
-            self.admit(counts, should_stop)
+            self.admit(counts, should_stop, reconcile=False)
         summary = counts.as_dict()
         summary["prefixes_checked"] = checked
         return summary
