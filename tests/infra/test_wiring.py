@@ -125,3 +125,6 @@ def test_the_admission_limit_and_the_glue_job_share_one_variable() -> None:
     assert environment["MAX_CONCURRENT_RUNS"] == "${tostring(var.max_concurrent_runs)}"
     rule = lambda_module.resource("aws_cloudwatch_event_rule", "execution_ended")
     assert "Step Functions Execution Status Change" in str(rule["event_pattern"])
+    # Whether the rule exists is known at plan time (the state machine's ARN is not).
+    assert rule["count"] == "${var.admit_on_execution_end ? 1 : 0}"
+    assert pipeline.module_calls["lambda"]["admit_on_execution_end"] == "${var.start_workflow}"

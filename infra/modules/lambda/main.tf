@@ -140,9 +140,10 @@ resource "aws_lambda_permission" "flush_schedule" {
 }
 
 # Admission control: when an execution ends, its conversion slot is free; the flush function then
-# starts the oldest queued manifest at once instead of at its next scheduled run.
+# starts the oldest queued manifest at once instead of at its next scheduled run. A boolean, not
+# the ARN, decides whether the rule exists: the ARN is unknown until the state machine is created.
 resource "aws_cloudwatch_event_rule" "execution_ended" {
-  count       = var.step_function_arn == "" ? 0 : 1
+  count       = var.admit_on_execution_end ? 1 : 0
   name        = "${var.flush_function_name}-execution-ended"
   description = "Starts queued manifests when an execution of the workflow ends"
   event_pattern = jsonencode({
@@ -157,7 +158,7 @@ resource "aws_cloudwatch_event_rule" "execution_ended" {
 }
 
 resource "aws_cloudwatch_event_target" "execution_ended" {
-  count = var.step_function_arn == "" ? 0 : 1
+  count = var.admit_on_execution_end ? 1 : 0
   rule  = aws_cloudwatch_event_rule.execution_ended[0].name
   arn   = aws_lambda_function.flush.arn
 
@@ -168,7 +169,7 @@ resource "aws_cloudwatch_event_target" "execution_ended" {
 }
 
 resource "aws_lambda_permission" "execution_ended" {
-  count         = var.step_function_arn == "" ? 0 : 1
+  count         = var.admit_on_execution_end ? 1 : 0
   statement_id  = "AllowExecutionStatusChange"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.flush.function_name

@@ -193,10 +193,11 @@ module "lambda" {
   max_wait_seconds       = var.max_wait_seconds
   lock_ttl_seconds       = var.lock_ttl_seconds
   # One source of truth: the Glue job allows as many runs as the admission control starts.
-  max_concurrent_runs = var.glue_max_concurrent_runs
-  service_name        = "${var.project}-manifest-builder"
-  metrics_namespace   = "NdjsonParquet"
-  tags                = local.tags
+  max_concurrent_runs    = var.glue_max_concurrent_runs
+  admit_on_execution_end = var.start_workflow
+  service_name           = "${var.project}-manifest-builder"
+  metrics_namespace      = "NdjsonParquet"
+  tags                   = local.tags
 
   # The event source mapping checks the role's queue permissions when it is created.
   depends_on = [module.iam]
