@@ -18,6 +18,14 @@ after the other so that each has its own wall time:
 5. execute   the gate opens; until every execution has ended (conversions run in parallel)
 
 Conversion is reported separately: the sum of the Glue runs' durations.
+
+    python -m benchmarks.e2e.run --backlog 60 --concurrency 2
+
+The backlog run instead: `--backlog` one-file manifests (tiny files) against a Glue job allowing
+`--concurrency` runs. Every file is registered and its manifest queued before the first run
+starts (runs are held back meanwhile), then the backlog drains; reported: files per minute
+drained, the most runs at once, and the Step Functions state transitions per manifest, with
+those the admission control adds (the slot release and the JobRunState check).
 """
 
 from __future__ import annotations
@@ -147,6 +155,77 @@ def run(files: int, mb: float, dates: int, timeout: float, console: Console) -> 
     return stages
 
 
+# States a manifest passes through only because of admission control and the JobRunState check.
+_ADMISSION_STATES = frozenset({"CheckJobRunState", "ReleaseSlot", "ReleaseSlotAfterFailure"})
+
+
+def run_backlog(manifests: int, concurrency: int, timeout: float) -> list[Stage]:
+    """Queue `manifests` one-file manifests, then drain them at `concurrency` runs at once."""
+    stages: list[Stage] = []
+    spec = SampleSpec(files=manifests, total_bytes=manifests * 400, dates=1, malformed=0)
+    with Emulator() as emulator:
+        emulator.set_env({"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"})
+        pipeline = LocalPipeline(
+            emulator,
+            environment="bench-backlog",
+            settings=LocalSettings(
+                max_files_per_manifest=1, max_wait_seconds=0, glue_max_concurrent_runs=concurrency
+            ),
+            flush_interval=0.5,
+        ).deploy()
+        pipeline.runner.gate.clear()
+        t0 = time.monotonic()
+        info = pipeline.upload_sample(spec)
+        pipeline.mapping.drain(max_batches=10**6)
+        queued = pipeline.snapshot().manifests.get("queued", 0)
+        stages.append(
+            Stage(
+                "queue",
+                time.monotonic() - t0,
+                f"{info.files} files registered, {queued} manifests queued behind "
+                f"{concurrency} started",
+            )
+        )
+        t0 = time.monotonic()
+        pipeline.runner.gate.set()
+        snapshot = pipeline.run_until_idle(timeout=timeout)
+        elapsed = time.monotonic() - t0
+        stages.append(
+            Stage(
+                "drain",
+                elapsed,
+                f"{_executions(snapshot.manifests)}; {info.files * 60 / elapsed:.0f} files/min, "
+                f"at most {pipeline.runner.peak_active} runs at once, "
+                f"{len(pipeline.alerts)} alerts",
+            )
+        )
+        sfn = pipeline.client("stepfunctions")
+        entered: list[int] = []
+        added: list[int] = []
+        for execution in pipeline.executions():
+            names = [
+                event["stateEnteredEventDetails"]["name"]
+                for event in sfn.get_execution_history(
+                    executionArn=execution["executionArn"], maxResults=1000
+                )["events"]
+                if "stateEnteredEventDetails" in event
+            ]
+            entered.append(len(names))
+            added.append(sum(1 for name in names if name in _ADMISSION_STATES))
+        if entered:
+            stages.append(
+                Stage(
+                    "state transitions",
+                    0.0,
+                    f"{sum(entered) / len(entered):.2f} per manifest, "
+                    f"{sum(added) / len(added):.2f} of them added by admission control "
+                    f"(min {min(entered)}, max {max(entered)})",
+                )
+            )
+        pipeline.close()
+    return stages
+
+
 def _executions(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
 
@@ -159,13 +238,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mb", type=float, default=500.0)
     parser.add_argument("--dates", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument(
+        "--backlog", type=int, metavar="N", help="the backlog run: N one-file manifests"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="the Glue job's max concurrent runs (backlog)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     console = Console()
     started = time.monotonic()
-    stages = run(args.files, args.mb, args.dates, args.timeout, console)
-    table = Table(title=f"end to end: {args.files} files, {args.mb:.0f} MB ({os.cpu_count()} CPUs)")
+    if args.backlog:
+        stages = run_backlog(args.backlog, args.concurrency, args.timeout)
+        title = f"backlog: {args.backlog} manifests, {args.concurrency} concurrent runs"
+    else:
+        stages = run(args.files, args.mb, args.dates, args.timeout, console)
+        title = f"end to end: {args.files} files, {args.mb:.0f} MB"
+    table = Table(title=f"{title} ({os.cpu_count()} CPUs)")
     table.add_column("stage")
     table.add_column("seconds", justify="right")
     table.add_column("")

@@ -60,9 +60,15 @@ class World:
             },
         )
 
+    def flush(self) -> dict[str, int]:
+        """One run of the flush function (queues, recovers slots, admits queued manifests)."""
+        from ndjson_parquet.manifest_builder import handler
+
+        return handler.builder().flush()
+
     def manifests(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        for status in (Status.MANIFESTED, Status.PROCESSING, Status.COMPLETED, Status.FAILED):
+        for status in Status:
             found += self.tracking.manifests_by_status(status)
         return found
 

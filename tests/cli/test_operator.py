@@ -32,8 +32,9 @@ def test_status_counts_pending_files_and_manifests_per_date_prefix(world: World)
     assert set(rows) == {DAY_A, DAY_B}
     # Day A crossed the file-count threshold once; the rest of both days waits for the flush.
     assert rows[DAY_A].pending_files == 2
-    assert rows[DAY_A].manifests[str(Status.MANIFESTED)] == 1
-    assert rows[DAY_A].files[str(Status.MANIFESTED)] == MAX_FILES
+    # Queued (its execution started at once; moto here runs none, so it is never claimed).
+    assert rows[DAY_A].manifests[str(Status.QUEUED)] == 1
+    assert rows[DAY_A].files[str(Status.QUEUED)] == MAX_FILES
     assert rows[DAY_B].pending_files == 2
     assert sum(rows[DAY_B].manifests.values()) == 0
 
@@ -46,8 +47,8 @@ def test_status_command_prints_json(world: World, capsys: pytest.CaptureFixture[
     out = json.loads(capsys.readouterr().out)
     (row,) = out["date_prefixes"]
     assert row["date_prefix"] == DAY_A
-    assert row["manifests"]["manifested"] == 1
-    assert row["files"]["manifested"] == MAX_FILES
+    assert row["manifests"]["queued"] == 1
+    assert row["files"]["queued"] == MAX_FILES
     assert row["pending_files"] == 0
 
 
@@ -91,11 +92,11 @@ def test_stuck_reports_never_started_and_long_processing_manifests(world: World)
     )
     assert {(s["manifest_id"], s["reason"]) for s in later} == {
         (first[ManifestAttr.MANIFEST_ID], "processing too long"),
-        (second[ManifestAttr.MANIFEST_ID], "never started"),
+        (second[ManifestAttr.MANIFEST_ID], "queued for a conversion slot"),
     }
 
 
-def test_redrive_of_a_failed_manifest_starts_a_numbered_execution(world: World) -> None:
+def test_redrive_of_a_failed_manifest_queues_a_numbered_execution(world: World) -> None:
     world.upload(*_keys(DAY_A, MAX_FILES))
     (manifest,) = world.manifests()
     manifest_id = manifest[ManifestAttr.MANIFEST_ID]
@@ -113,7 +114,13 @@ def test_redrive_of_a_failed_manifest_starts_a_numbered_execution(world: World) 
 
     redrive.execute(world.tracking, sfn, [dry], machine)
 
-    assert str(dry.result).startswith("started")
+    # Queued behind the others, under its new name; the admission control starts it.
+    assert str(dry.result).startswith(f"queued as {manifest_id}-r1")
+    queued = world.tracking.manifest(manifest_id)
+    assert queued is not None
+    assert queued[ManifestAttr.STATUS] == Status.QUEUED
+    assert queued[ManifestAttr.NEXT_EXECUTION] == f"{manifest_id}-r1"
+    assert world.flush()["manifests_started"] == 1
     started = sfn.describe_execution(
         executionArn=world.tracking.manifest(manifest_id)[ManifestAttr.EXECUTION_ARN]  # type: ignore[index]
     )
@@ -125,6 +132,7 @@ def test_redrive_of_a_failed_manifest_starts_a_numbered_execution(world: World) 
     (busy,) = redrive.plan(world.tracking, sfn, [manifest_id], machine)
     assert busy.action == redrive.SKIP  # the redriven execution is running
     sfn.stop_execution(executionArn=started["executionArn"])
+    world.set_status(manifest_id, Status.FAILED, datetime.now(UTC).isoformat())
     (again,) = redrive.plan(world.tracking, sfn, [manifest_id], machine)
     assert again.new_execution_name == f"{manifest_id}-r2"
 
@@ -186,7 +194,9 @@ def test_redrive_command_is_a_dry_run_by_default(
     done = json.loads(capsys.readouterr().out)
 
     assert [p["action"] for p in dry["plans"]] == [redrive.START]
-    assert done["plans"][0]["result"].startswith("started")
+    assert done["plans"][0]["result"].startswith("queued")
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+    world.flush()
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 2
     assert main(["redrive", "--env", ENVIRONMENT]) == 2  # neither ids nor --failed
 
@@ -252,3 +262,39 @@ def test_human_output_names_what_an_operator_looks_for(
     assert main(["stuck", "--env", ENVIRONMENT, "--older-than", "0s"]) == 1
     # Started by the builder; moto here runs no execution, so it is never claimed.
     assert "not claimed, execution RUNNING" in capsys.readouterr().out
+
+
+def test_backfill_feeds_existing_objects_through_the_same_path_once(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Objects that landed before the deployment's notifications: registered, cut and queued
+    like uploads; a second run registers nothing new."""
+    s3 = boto3.client("s3")
+    bucket = world.names.input_bucket
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    keys = _keys(DAY_A, MAX_FILES + 1)
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b'{"a": 1}\n')
+    s3.put_object(Bucket=bucket, Key="elsewhere/x.ndjson", Body=b"{}\n")
+    assert world.manifests() == []
+
+    uri = f"s3://{bucket}/events/"
+    assert main(["backfill", "--env", ENVIRONMENT, uri, "--json"]) == 0
+    sent = json.loads(capsys.readouterr().out)
+    world.mapping.drain()
+
+    assert (sent["listed"], sent["sent"], sent["failed"]) == (len(keys), len(keys), 0)
+    rows = {r.date_prefix: r for r in status.collect_status(world.tracking)}
+    assert rows[DAY_A].pending_files == 1
+    assert rows[DAY_A].files[str(Status.QUEUED)] == MAX_FILES
+    before = sorted(str(m[ManifestAttr.MANIFEST_ID]) for m in world.manifests())
+
+    # Again, and with --since in the future: nothing new is registered or cut.
+    assert main(["backfill", "--env", ENVIRONMENT, uri, "--json"]) == 0
+    capsys.readouterr()
+    world.mapping.drain()
+    assert main(["backfill", "--env", ENVIRONMENT, uri, "--since", "2999-01-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped_older"] == len(keys)
+    assert sorted(str(m[ManifestAttr.MANIFEST_ID]) for m in world.manifests()) == before
+    assert status.collect_status(world.tracking)[0].pending_files == 1
+    assert main(["backfill", "--env", ENVIRONMENT, "not-an-uri"]) == 2

@@ -9,7 +9,7 @@ from ndjson_parquet.common.status import ALLOWED_TRANSITIONS, TERMINAL, can_tran
 
 
 def test_happy_path_transitions_are_allowed() -> None:
-    path = [Status.PENDING, Status.MANIFESTED, Status.PROCESSING, Status.COMPLETED]
+    path = [Status.PENDING, Status.MANIFESTED, Status.QUEUED, Status.PROCESSING, Status.COMPLETED]
     for current, new in itertools.pairwise(path):
         assert check_transition(current, new) is new
 
@@ -48,4 +48,15 @@ def test_string_values_are_accepted() -> None:
 
 
 def test_sources_of_processing_lists_every_entry_point() -> None:
-    assert sources_of(Status.PROCESSING) == {Status.MANIFESTED, Status.PROCESSING, Status.FAILED}
+    assert sources_of(Status.PROCESSING) == {
+        Status.MANIFESTED,
+        Status.QUEUED,
+        Status.PROCESSING,
+        Status.FAILED,
+    }
+
+
+def test_a_queued_manifest_can_only_start_processing() -> None:
+    # Waiting for a slot is never a failure: queued has no way to failed or completed.
+    assert ALLOWED_TRANSITIONS[Status.QUEUED] == {Status.PROCESSING}
+    assert sources_of(Status.QUEUED) == {Status.MANIFESTED, Status.FAILED}

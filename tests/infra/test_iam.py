@@ -200,7 +200,8 @@ def test_function_policy_allows_exactly_what_the_manifest_builder_calls() -> Non
     granted = {
         action
         for statement in policy_statements(document)
-        if statement["sid"] in {"TrackingTable", "ManifestDocuments", "StartWorkflow"}
+        if statement["sid"]
+        in {"TrackingTable", "ManifestDocuments", "StartWorkflow", "ReconcileConversionSlots"}
         for action in statement["actions"]
     }
     assert granted == called

@@ -112,3 +112,19 @@ def test_production_protects_its_data() -> None:
     assert prod["force_destroy_buckets"] is False
     assert prod["log_retention_days"] >= 365
     assert prod["input_expiration_days"] == 0  # the input is kept: it is the source of truth
+
+
+def test_the_admission_limit_and_the_glue_job_share_one_variable() -> None:
+    """The admission control starts as many runs as the Glue job allows, never more."""
+    pipeline = load_module(MODULES / "pipeline")
+    glue_limit = pipeline.module_calls["glue"]["max_concurrent_runs"]
+    assert glue_limit == "${var.glue_max_concurrent_runs}"
+    assert pipeline.module_calls["lambda"]["max_concurrent_runs"] == glue_limit
+    lambda_module = load_module(MODULES / "lambda")
+    environment = lambda_module.locals["environment"]
+    assert environment["MAX_CONCURRENT_RUNS"] == "${tostring(var.max_concurrent_runs)}"
+    rule = lambda_module.resource("aws_cloudwatch_event_rule", "execution_ended")
+    assert "Step Functions Execution Status Change" in str(rule["event_pattern"])
+    # Whether the rule exists is known at plan time (the state machine's ARN is not).
+    assert rule["count"] == "${var.admit_on_execution_end ? 1 : 0}"
+    assert pipeline.module_calls["lambda"]["admit_on_execution_end"] == "${var.start_workflow}"

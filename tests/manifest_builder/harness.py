@@ -161,5 +161,10 @@ class World:
         body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         return dict(json.loads(body))
 
+    def slot_holders(self) -> dict[str, str]:
+        """Execution name → when it took its conversion slot."""
+        [slots] = self.items("SLOTS")
+        return dict(slots["holders"])
+
     def executions(self) -> list[dict[str, Any]]:
         return list(self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"])

@@ -16,6 +16,7 @@ FILES = 2_000
 MAX_FILES = 50
 MAX_BYTES = 60_000
 MESSAGES_PER_BATCH = 10
+SLOTS = 4
 
 
 def run_invocations(
@@ -46,7 +47,10 @@ def test_eight_threads_register_two_thousand_files(world: World) -> None:
     bodies += bodies[::10]
     rng.shuffle(bodies)
     shares = [bodies[i::THREADS] for i in range(THREADS)]
-    builders = [world.builder(max_files=MAX_FILES, max_bytes=MAX_BYTES) for _ in range(THREADS)]
+    builders = [
+        world.builder(max_files=MAX_FILES, max_bytes=MAX_BYTES, max_concurrent_runs=SLOTS)
+        for _ in range(THREADS)
+    ]
     errors: list[BaseException] = []
     threads = [
         threading.Thread(target=run_invocations, args=(b, share, errors))
@@ -60,7 +64,7 @@ def test_eight_threads_register_two_thousand_files(world: World) -> None:
 
     # The remainders (less than a full manifest per day) go with the age flush.
     world.clock.advance(3_600)
-    world.builder(max_files=MAX_FILES, max_bytes=MAX_BYTES).flush()
+    world.builder(max_files=MAX_FILES, max_bytes=MAX_BYTES, max_concurrent_runs=SLOTS).flush()
 
     expected = {(key, etag): size for key, size, etag in files}
     items = world.files()
@@ -81,11 +85,14 @@ def test_eight_threads_register_two_thousand_files(world: World) -> None:
     assert max(listed.values()) == 1
     for item in items:
         assert item["status"] == "manifested"
-    # Every manifest started exactly once; every hint settled back to zero.
-    executions = world.executions()
-    assert sorted(e["name"] for e in executions) == sorted(
-        m["manifest_id"] for m in world.manifests()
-    )
+    # As many manifests started as there are slots (the executions here never end), each
+    # once; the others wait queued. Every hint settled back to zero.
+    names = sorted(e["name"] for e in world.executions())
+    manifests = world.manifests()
+    assert len(names) == len(set(names)) == SLOTS
+    assert set(names) <= {m["manifest_id"] for m in manifests}
+    assert sorted(world.slot_holders()) == names
+    assert {m["status"] for m in manifests} == {"queued"}
     for batch in world.items("BATCH#"):
         assert (batch["pending_files"], batch["pending_bytes"]) == (0, 0)
         assert "inflight_manifest_id" not in batch

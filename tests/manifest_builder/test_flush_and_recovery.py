@@ -89,7 +89,7 @@ def test_a_crash_between_manifest_and_workflow_start_is_recovered_by_the_flush(
 ) -> None:
     builder = world.builder(max_files=2)
 
-    def die(self: Starter, manifest: Any) -> Any:
+    def die(self: Starter, manifest: Any, name: str | None = None) -> Any:
         raise Crash
 
     with monkeypatch.context() as patch:
@@ -98,7 +98,7 @@ def test_a_crash_between_manifest_and_workflow_start_is_recovered_by_the_flush(
             deliver(builder, ("2024-03-05/a.ndjson", 1), ("2024-03-05/b.ndjson", 1))
 
     [manifest] = world.manifests()
-    assert manifest["status"] == "manifested"
+    assert manifest["status"] == "queued"
     assert "execution_arn" not in manifest
     assert world.executions() == []
 

@@ -83,8 +83,10 @@ def test_cuts_a_manifest_when_the_file_count_is_reached(world: World, invoke: An
 
     [manifest] = world.manifests()
     assert manifest["file_count"] == 3
-    assert manifest["status"] == "manifested"
-    assert manifest["gsi2pk"] == "STATUS#manifested"
+    # Queued, and started at once (a slot was free); its execution makes it processing.
+    assert manifest["status"] == "queued"
+    assert manifest["gsi2pk"] == "STATUS#queued"
+    assert manifest["execution_arn"].endswith(f":{manifest['manifest_id']}")
     taken = {f["key"] for f in world.manifest_document(manifest)["files"]}
     # Arrival order: the three oldest files, the fourth stays pending.
     assert taken == {f"2024-03-05/f{i}.ndjson" for i in range(3)}

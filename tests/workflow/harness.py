@@ -12,6 +12,8 @@ import boto3
 from ndjson_parquet.common.keys import (
     ManifestAttr,
     ManifestKey,
+    SlotAttr,
+    SlotsKey,
     table_definition,
 )
 from ndjson_parquet.common.settings import WorkflowInput
@@ -37,6 +39,7 @@ def fast_settings(table: str, job: str, topic_arn: str) -> WorkflowSettings:
         glue_failure_retry=FAST,
         glue_concurrency_retry=FAST_CONCURRENCY,
         service_retry=FAST,
+        glue_capacity_wait_seconds=1,
     )
 
 
@@ -72,6 +75,14 @@ class Stack:
     def create(self, max_concurrent_runs: int = 1) -> Stack:
         ddb = self.client("dynamodb")
         ddb.create_table(**table_definition(self.table))
+        # The slots item as the admission control leaves it: no slot in use.
+        ddb.put_item(
+            TableName=self.table,
+            Item={
+                **{k: {"S": v} for k, v in SlotsKey().as_key().items()},
+                SlotAttr.HOLDERS: {"M": {}},
+            },
+        )
         self.client("glue").create_job(
             Name=self.job,
             Role=ROLE_ARN,
@@ -104,6 +115,22 @@ class Stack:
         item.update(extra)
         self.client("dynamodb").put_item(TableName=self.table, Item=item)
         return item
+
+    def slot_holders(self) -> dict[str, str]:
+        """Execution name → time the slot was taken, for every slot in use."""
+        key = {k: {"S": v} for k, v in SlotsKey().as_key().items()}
+        item = self.client("dynamodb").get_item(TableName=self.table, Key=key)["Item"]
+        return {name: value["S"] for name, value in item[SlotAttr.HOLDERS]["M"].items()}
+
+    def hold_slot(self, execution_name: str) -> None:
+        """Take a slot for `execution_name`, as the admission control does before a start."""
+        self.client("dynamodb").update_item(
+            TableName=self.table,
+            Key={k: {"S": v} for k, v in SlotsKey().as_key().items()},
+            UpdateExpression="SET #h.#n = :now",
+            ExpressionAttributeNames={"#h": SlotAttr.HOLDERS, "#n": execution_name},
+            ExpressionAttributeValues={":now": {"S": "2024-03-06T01:02:03Z"}},
+        )
 
     def manifest_item(self, manifest_id: str) -> dict[str, Any] | None:
         key = {k: {"S": v} for k, v in ManifestKey(manifest_id).as_key().items()}

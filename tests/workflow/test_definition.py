@@ -49,8 +49,10 @@ def definition() -> dict[str, Any]:
 
 def _targets(state: dict[str, Any]) -> list[str]:
     targets = [c["Next"] for c in state.get("Catch", [])]
-    if "Next" in state:
-        targets.append(state["Next"])
+    targets += [c["Next"] for c in state.get("Choices", [])]
+    for field in ("Next", "Default"):
+        if field in state:
+            targets.append(state[field])
     return targets
 
 
@@ -97,21 +99,70 @@ def test_every_transition_names_a_state_and_every_state_is_reachable(
 def test_the_happy_path_and_the_failure_path(definition: dict[str, Any]) -> None:
     states = definition["States"]
     path = [definition["StartAt"]]
-    while "Next" in states[path[-1]]:
-        path.append(states[path[-1]]["Next"])
+    while True:
+        state = states[path[-1]]
+        if state["Type"] == "Choice":  # the SUCCEEDED branch
+            (choice,) = state["Choices"]
+            assert choice == {
+                "Variable": "$.glue.JobRunState",
+                "StringEquals": "SUCCEEDED",
+                "Next": StateName.UPDATE_STATUS_COMPLETED,
+            }
+            path.append(choice["Next"])
+        elif "Next" in state:
+            path.append(state["Next"])
+        else:
+            break
     assert path == [
         StateName.UPDATE_STATUS_PROCESSING,
         StateName.START_GLUE_JOB,
+        StateName.CHECK_JOB_RUN_STATE,
         StateName.UPDATE_STATUS_COMPLETED,
+        StateName.RELEASE_SLOT,
         StateName.SUCCEEDED,
     ]
     assert states[StateName.SUCCEEDED]["Type"] == "Succeed"
-    glue_catch = states[StateName.START_GLUE_JOB]["Catch"]
-    assert glue_catch[0]["ErrorEquals"] == [ErrorName.ALL]
-    assert glue_catch[0]["Next"] == StateName.UPDATE_STATUS_FAILED
+    busy_catch, glue_catch = states[StateName.START_GLUE_JOB]["Catch"]
+    assert busy_catch["ErrorEquals"] == [ErrorName.GLUE_CONCURRENT_RUNS_EXCEEDED]
+    assert busy_catch["Next"] == StateName.WAIT_FOR_GLUE_CAPACITY
+    assert states[StateName.WAIT_FOR_GLUE_CAPACITY]["Next"] == StateName.START_GLUE_JOB
+    assert glue_catch["ErrorEquals"] == [ErrorName.ALL]
+    assert glue_catch["Next"] == StateName.UPDATE_STATUS_FAILED
+    # Any JobRunState but SUCCEEDED (STOPPED comes back as a result) takes the failure path.
+    assert states[StateName.CHECK_JOB_RUN_STATE]["Default"] == StateName.JOB_RUN_NOT_SUCCEEDED
+    assert states[StateName.JOB_RUN_NOT_SUCCEEDED]["Next"] == StateName.UPDATE_STATUS_FAILED
     assert states[StateName.UPDATE_STATUS_FAILED]["Next"] == StateName.SEND_ALERT
-    assert states[StateName.SEND_ALERT]["Next"] == StateName.CONVERSION_FAILED
+    assert states[StateName.SEND_ALERT]["Next"] == StateName.RELEASE_SLOT_AFTER_FAILURE
+    assert states[StateName.RELEASE_SLOT_AFTER_FAILURE]["Next"] == StateName.CONVERSION_FAILED
     assert states[StateName.CONVERSION_FAILED]["Type"] == "Fail"
+
+
+def test_every_way_out_gives_the_slot_back(definition: dict[str, Any]) -> None:
+    """Each end state (Succeed or Fail) is reached only through a slot release."""
+    states = definition["States"]
+    releases = {
+        name
+        for name, state in states.items()
+        if state.get("Parameters", {}).get("UpdateExpression") == "REMOVE #holders.#execution"
+    }
+    assert releases == {
+        StateName.RELEASE_SLOT,
+        StateName.RELEASE_SLOT_AFTER_FAILURE,
+        StateName.RELEASE_SLOT_NOT_CLAIMABLE,
+    }
+    for name in releases:
+        release = states[name]
+        assert release["Parameters"]["ExpressionAttributeNames"]["#execution.$"] == (
+            "$$.Execution.Name"
+        )
+        # Whatever happens to the release, the execution goes on to the same end.
+        assert {c["Next"] for c in release["Catch"]} == {release["Next"]}
+        assert states[release["Next"]]["Type"] in {"Succeed", "Fail"}
+    for name, state in states.items():
+        if state["Type"] in {"Succeed", "Fail"}:
+            sources = {n for n, s in states.items() if name in _targets(s)}
+            assert sources, name
+            assert sources <= releases, name
 
 
 def test_the_glue_task_runs_the_job_on_the_manifest_synchronously(
@@ -197,7 +248,8 @@ def test_a_refused_claim_is_never_retried_and_ends_the_execution(
     }
     (catch,) = task["Catch"]
     assert catch["ErrorEquals"] == [ErrorName.CONDITIONAL_CHECK_FAILED]
-    refused = definition["States"][catch["Next"]]
+    release = definition["States"][catch["Next"]]
+    refused = definition["States"][release["Next"]]
     assert refused["Type"] == "Fail"
     assert refused["Error"] == ErrorName.MANIFEST_NOT_CLAIMABLE
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import boto3
+import pytest
 
 from ndjson_parquet.cli.emulator import moto_fixes
 from ndjson_parquet.common.keys import ManifestAttr, TableAttr, TableIndex, status_partition
@@ -161,9 +162,10 @@ def test_exhausted_retries_mark_the_manifest_failed_and_alert_once(stack: Stack)
     ):
         assert text in message
     entered = _entered_states(stack.history(execution_arn))
-    assert entered[-3:] == [
+    assert entered[-4:] == [
         StateName.UPDATE_STATUS_FAILED,
         StateName.SEND_ALERT,
+        StateName.RELEASE_SLOT_AFTER_FAILURE,
         StateName.CONVERSION_FAILED,
     ]
 
@@ -185,6 +187,7 @@ def test_a_completed_manifest_is_not_converted_again(stack: Stack) -> None:
     assert stack.alerts() == []
     assert _entered_states(stack.history(execution_arn)) == [
         StateName.UPDATE_STATUS_PROCESSING,
+        StateName.RELEASE_SLOT_NOT_CLAIMABLE,
         StateName.MANIFEST_NOT_CLAIMABLE,
     ]
     # The refusal is an answer, not a transient error: the update was tried exactly once.
@@ -259,3 +262,91 @@ def test_a_busy_job_is_waited_for_longer_than_failures_are_retried(
         assert item is not None
         assert _s(item, ManifestAttr.STATUS) == Status.COMPLETED
     assert [r["JobRunState"] for r in stack.job_runs()] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+@pytest.mark.parametrize("end_state", ["STOPPED", "TIMEOUT", "ERROR"])
+def test_a_run_that_ends_without_succeeding_marks_the_manifest_failed_and_alerts_once(
+    stack: Stack, end_state: str
+) -> None:
+    """STOPPED comes back from .sync as a result, TIMEOUT and ERROR as task failures: all fail."""
+    converter = FlakyConverter(failures=0)
+
+    def runner(job_name: str, run_id: str, arguments: dict[str, str]) -> None:
+        converter(job_name, run_id, arguments)
+        raise moto_fixes.JobRunEnded(end_state, f"the run ended {end_state}")
+
+    moto_fixes.set_glue_job_runner(runner)
+    manifest_id = f"m-{end_state.lower()}"
+    stack.put_manifest(manifest_id, Status.MANIFESTED)
+    stack.hold_slot(manifest_id)
+
+    execution_arn = stack.start(manifest_id)
+    execution = stack.wait(execution_arn)
+
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == ErrorName.CONVERSION_FAILED
+    runs = stack.job_runs()
+    assert {r["JobRunState"] for r in runs} == {end_state}
+    item = stack.manifest_item(manifest_id)
+    assert item is not None
+    assert _s(item, ManifestAttr.STATUS) == Status.FAILED
+    assert ManifestAttr.COMPLETED_AT not in item
+    assert runs[-1]["Id"] in _s(item, ManifestAttr.CAUSE)
+    (alert,) = stack.alerts()
+    assert manifest_id in alert["Message"]
+    assert stack.slot_holders() == {}
+    if end_state == "STOPPED":
+        # A stop is deliberate: not retried, and named as such.
+        assert len(runs) == 1
+        assert _s(item, ManifestAttr.ERROR) == ErrorName.JOB_RUN_NOT_SUCCEEDED
+        assert "ended STOPPED" in _s(item, ManifestAttr.CAUSE)
+    else:
+        assert len(runs) == 1 + FAST.max_attempts
+        assert _s(item, ManifestAttr.ERROR) == ErrorName.TASK_FAILED
+
+
+def test_every_way_out_gives_the_slot_back(stack: Stack) -> None:
+    moto_fixes.set_glue_job_runner(FlakyConverter(failures=0))
+    stack.put_manifest("m-slot-ok", Status.QUEUED)
+    stack.put_manifest("m-slot-done", Status.COMPLETED)
+    for name in ("m-slot-ok", "m-slot-done", "m-slot-other"):
+        stack.hold_slot(name)
+
+    assert stack.run("m-slot-ok")["status"] == "SUCCEEDED"
+    assert stack.run("m-slot-done")["error"] == ErrorName.MANIFEST_NOT_CLAIMABLE
+
+    # Only their own slots were given back.
+    assert list(stack.slot_holders()) == ["m-slot-other"]
+    item = stack.manifest_item("m-slot-ok")
+    assert item is not None
+    assert _s(item, ManifestAttr.STATUS) == Status.COMPLETED
+
+
+def test_a_busy_job_past_every_retry_waits_and_never_fails(stack: Stack) -> None:
+    """Glue refuses more often than the concurrency retrier allows: the execution waits and
+    starts again; the manifest is never failed and no alert is sent."""
+    glue = stack.client("glue")
+    blocker_done = threading.Event()
+
+    def runner(job_name: str, run_id: str, arguments: dict[str, str]) -> None:
+        if arguments[f"--{GlueArg.MANIFEST_PATH}"] == "s3://elsewhere/blocker.json":
+            blocker_done.wait(timeout=60)
+
+    moto_fixes.set_glue_job_runner(runner)
+    # A run started outside the workflow holds the job's only concurrent run.
+    glue.start_job_run(
+        JobName=stack.job, Arguments={"--MANIFEST_PATH": "s3://elsewhere/blocker.json"}
+    )
+    stack.put_manifest("m-patient", Status.QUEUED)
+    execution_arn = stack.start("m-patient")
+    deadline = time.monotonic() + 60
+    while StateName.WAIT_FOR_GLUE_CAPACITY not in _entered_states(stack.history(execution_arn)):
+        assert time.monotonic() < deadline, "the execution never waited for capacity"
+        time.sleep(0.1)
+    blocker_done.set()
+
+    assert stack.wait(execution_arn)["status"] == "SUCCEEDED"
+    item = stack.manifest_item("m-patient")
+    assert item is not None
+    assert _s(item, ManifestAttr.STATUS) == Status.COMPLETED
+    assert stack.alerts() == []

@@ -203,6 +203,40 @@ def test_a_raising_runner_fails_the_run_with_its_message(aws: boto3.session.Sess
     assert run["ErrorMessage"] == "3 lines could not be parsed"
 
 
+@pytest.mark.parametrize("state", ["STOPPED", "TIMEOUT", "ERROR"])
+def test_a_runner_can_end_its_run_in_another_terminal_state(
+    aws: boto3.session.Session, state: str
+) -> None:
+    glue = aws.client("glue")
+    _create_job(glue)
+
+    def runner(job_name: str, run_id: str, arguments: dict[str, str]) -> None:
+        raise moto_fixes.JobRunEnded(state, f"ended {state} by the test")
+
+    moto_fixes.set_glue_job_runner(runner)
+    run_id = glue.start_job_run(JobName=JOB)["JobRunId"]
+    run = _wait_for_state(glue, run_id, {state})
+    assert run["ErrorMessage"] == f"ended {state} by the test"
+    with pytest.raises(ValueError, match="cannot end"):
+        moto_fixes.JobRunEnded("RUNNING")
+
+
+def test_runs_of_a_runner_count_toward_max_concurrent_runs(aws: boto3.session.Session) -> None:
+    """As on AWS, StartJobRun is refused while MaxConcurrentRuns runs are in progress."""
+    glue = aws.client("glue")
+    _create_job(glue, max_concurrent_runs=2)
+    release = threading.Event()
+    moto_fixes.set_glue_job_runner(lambda job, run_id, args: release.wait(timeout=30))
+    first, second = (glue.start_job_run(JobName=JOB)["JobRunId"] for _ in "ab")
+    with pytest.raises(ClientError) as refused:
+        glue.start_job_run(JobName=JOB)
+    assert refused.value.response["Error"]["Code"] == "ConcurrentRunsExceededException"
+    release.set()
+    for run_id in (first, second):
+        _wait_for_state(glue, run_id, {"SUCCEEDED"})
+    glue.start_job_run(JobName=JOB)  # a slot is free again
+
+
 def test_without_a_runner_runs_behave_as_moto_does(aws: boto3.session.Session) -> None:
     glue = aws.client("glue")
     _create_job(glue)

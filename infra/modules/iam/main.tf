@@ -13,6 +13,7 @@ locals {
 
   # Built from names so that no role depends on the resource it is used by.
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.state_machine_name}"
+  executions_arn    = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.state_machine_name}:*"
   glue_job_arn      = "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.glue_job_name}"
   table_arns        = [var.tracking_table_arn, "${var.tracking_table_arn}/index/*"]
   manifest_objects  = "${var.bucket_arns["manifests"]}/${trim(var.manifest_prefix, "/") == "" ? "" : "${trim(var.manifest_prefix, "/")}/"}*"
@@ -129,6 +130,13 @@ data "aws_iam_policy_document" "manifest_cutting" {
     sid       = "StartWorkflow"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
+  }
+
+  # Admission control: a conversion slot whose execution is no longer RUNNING is recovered.
+  statement {
+    sid       = "ReconcileConversionSlots"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.executions_arn]
   }
 
   statement {

@@ -15,6 +15,7 @@ locals {
     MAX_BYTES_PER_MANIFEST       = tostring(var.max_bytes_per_manifest)
     MAX_WAIT_SECONDS             = tostring(var.max_wait_seconds)
     LOCK_TTL_SECONDS             = tostring(var.lock_ttl_seconds)
+    MAX_CONCURRENT_RUNS          = tostring(var.max_concurrent_runs)
     POWERTOOLS_SERVICE_NAME      = var.service_name
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level
@@ -136,4 +137,42 @@ resource "aws_lambda_permission" "flush_schedule" {
   function_name = aws_lambda_function.flush.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.flush.arn
+}
+
+# Admission control: when an execution ends, its conversion slot is free; the flush function then
+# starts the oldest queued manifest at once instead of at its next scheduled run. A boolean, not
+# the ARN, decides whether the rule exists: the ARN is unknown until the state machine is created.
+resource "aws_cloudwatch_event_rule" "execution_ended" {
+  count       = var.admit_on_execution_end ? 1 : 0
+  name        = "${var.flush_function_name}-execution-ended"
+  description = "Starts queued manifests when an execution of the workflow ends"
+  event_pattern = jsonencode({
+    source        = ["aws.states"]
+    "detail-type" = ["Step Functions Execution Status Change"]
+    detail = {
+      stateMachineArn = [var.step_function_arn]
+      status          = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+    }
+  })
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "execution_ended" {
+  count = var.admit_on_execution_end ? 1 : 0
+  rule  = aws_cloudwatch_event_rule.execution_ended[0].name
+  arn   = aws_lambda_function.flush.arn
+
+  retry_policy {
+    maximum_retry_attempts       = 2 # the scheduled flush admits too, at worst a schedule later
+    maximum_event_age_in_seconds = 300
+  }
+}
+
+resource "aws_lambda_permission" "execution_ended" {
+  count         = var.admit_on_execution_end ? 1 : 0
+  statement_id  = "AllowExecutionStatusChange"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.flush.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.execution_ended[0].arn
 }

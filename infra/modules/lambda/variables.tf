@@ -209,3 +209,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "max_concurrent_runs" {
+  description = "MAX_CONCURRENT_RUNS: conversion slots; must be the Glue job's max_concurrent_runs."
+  type        = number
+  default     = 10
+}
+
+variable "admit_on_execution_end" {
+  description = "Invoke the flush function on the state machine's execution status changes (set when step_function_arn is)."
+  type        = bool
+  default     = false
+}

@@ -192,6 +192,9 @@ module "lambda" {
   max_bytes_per_manifest = var.max_bytes_per_manifest
   max_wait_seconds       = var.max_wait_seconds
   lock_ttl_seconds       = var.lock_ttl_seconds
+  # One source of truth: the Glue job allows as many runs as the admission control starts.
+  max_concurrent_runs    = var.glue_max_concurrent_runs
+  admit_on_execution_end = var.start_workflow
   service_name           = "${var.project}-manifest-builder"
   metrics_namespace      = "NdjsonParquet"
   tags                   = local.tags

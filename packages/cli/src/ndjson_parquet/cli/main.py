@@ -33,6 +33,7 @@ _COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("stuck", "ndjson_parquet.cli.operator.stuck", "manifests not started or processing too long"),
     ("redrive", "ndjson_parquet.cli.operator.redrive", "re-run failed manifests"),
     ("inspect", "ndjson_parquet.cli.operator.inspect", "the history of a manifest or a file"),
+    ("backfill", "ndjson_parquet.cli.operator.backfill", "feed objects already in S3 through"),
     ("workflow", "ndjson_parquet.workflow.cli", "the Step Functions workflow: render, iam-actions"),
     ("completion", "ndjson_parquet.cli.completion", 'shell completion: eval "$(… completion)"'),
 )

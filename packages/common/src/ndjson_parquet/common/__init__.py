@@ -9,6 +9,7 @@ from ndjson_parquet.common.keys import (
     FileKey,
     LockKey,
     ManifestKey,
+    SlotsKey,
     TableAttr,
     TableIndex,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "ManifestKey",
     "ResourceNames",
     "S3Uri",
+    "SlotsKey",
     "Status",
     "TableAttr",
     "TableIndex",

@@ -10,10 +10,13 @@ machine definition and the operator CLI can never disagree about where an item l
 | manifest | MANIFEST#<manifest_id>      | MANIFEST        | (none)                                 | STATUS#<status> / <updated>#<id>   |
 | batch    | BATCH#<date>                | BATCH           | BATCHES / <date>                       | (none)                             |
 | lock     | LOCK#<date>                 | LOCK            | (none)                                 | (none)                             |
+| slots    | SLOTS                       | SLOTS           | (none)                                 | (none)                             |
 
 gsi1 is sparse: it lists exactly the pending files of a date prefix in arrival order, and the
 batches (date prefixes) that have ever had files, for the age-based flush. gsi2 lists manifests by
-status, newest last, for the operator's `stuck`, `status` and `redrive --failed`.
+status, newest last, for the operator's `stuck`, `status` and `redrive --failed`; its
+`STATUS#queued` partition is the admission queue, oldest first. The one slots item holds the
+conversion slots in use (see `SlotAttr`).
 """
 
 from __future__ import annotations
@@ -194,6 +197,33 @@ class LockKey:
         return {TableAttr.PK: self.pk, TableAttr.SK: self.sk}
 
 
+@dataclass(frozen=True, slots=True)
+class SlotsKey:
+    """The conversion slots of the deployment's Glue job: who holds one (admission control)."""
+
+    @property
+    def pk(self) -> str:
+        return "SLOTS"
+
+    @property
+    def sk(self) -> str:
+        return "SLOTS"
+
+    def as_key(self) -> dict[str, str]:
+        return {TableAttr.PK: self.pk, TableAttr.SK: self.sk}
+
+
+class SlotAttr:
+    """Attributes of the slots item."""
+
+    # Map: execution name → ISO time the slot was taken. Its size is the number of slots in use;
+    # the admission takes one before StartExecution, the execution gives it back on every way out.
+    HOLDERS: Final = "holders"
+    # The limit the admission last applied (informational; the setting is the truth).
+    LIMIT: Final = "limit"
+    UPDATED_AT: Final = "updated_at"
+
+
 class FileAttr:
     """Non-key attributes of a file item."""
 
@@ -230,6 +260,10 @@ class ManifestAttr:
     START_ATTEMPTS: Final = "start_attempts"
     # The last failed attempt to start the workflow (cleared by nothing; execution_arn wins).
     LAST_START_ERROR: Final = "last_start_error"
+    # Set when the manifest is queued: when, and the name its execution will have (the manifest
+    # id, `<id>-r<N>` for a redrive), so that a repeated admission starts the same execution.
+    QUEUED_AT: Final = "queued_at"
+    NEXT_EXECUTION: Final = "next_execution"
     # Written by the state machine:
     GLUE_JOB_RUN_ID: Final = "glue_job_run_id"
     GLUE_EXECUTION_SECONDS: Final = "glue_execution_seconds"

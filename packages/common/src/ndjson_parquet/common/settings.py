@@ -22,6 +22,8 @@ class Env:
     MAX_BYTES_PER_MANIFEST: Final = "MAX_BYTES_PER_MANIFEST"
     MAX_WAIT_SECONDS: Final = "MAX_WAIT_SECONDS"
     LOCK_TTL_SECONDS: Final = "LOCK_TTL_SECONDS"
+    # Conversion slots: the Glue job's max_concurrent_runs (Terraform sets both from one variable).
+    MAX_CONCURRENT_RUNS: Final = "MAX_CONCURRENT_RUNS"
     # Powertools
     POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -47,6 +49,7 @@ class Defaults:
     MAX_BYTES_PER_MANIFEST: Final = 700 * 1000 * 1000
     MAX_WAIT_SECONDS: Final = 900
     LOCK_TTL_SECONDS: Final = 120
+    MAX_CONCURRENT_RUNS: Final = 10
     METRICS_NAMESPACE: Final = "NdjsonParquet"
 
 

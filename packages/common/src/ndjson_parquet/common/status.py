@@ -9,12 +9,14 @@ class Status(StrEnum):
     """Where a file or a manifest is in the pipeline.
 
     A file item moves pending → manifested when a manifest takes it; from then on the manifest
-    item carries the status (processing → completed | failed) for all of its files, so the
-    workflow writes one item per manifest instead of one per file.
+    item carries the status (queued → processing → completed | failed) for all of its files, so
+    the workflow writes one item per manifest instead of one per file. A `queued` manifest waits
+    for a conversion slot (the Glue job's concurrent runs are limited); waiting is not a failure.
     """
 
     PENDING = "pending"
     MANIFESTED = "manifested"
+    QUEUED = "queued"
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
@@ -22,12 +24,15 @@ class Status(StrEnum):
 
 ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.MANIFESTED}),
-    Status.MANIFESTED: frozenset({Status.PROCESSING}),
+    # Queued for a slot by the admission control; processing directly when an execution was
+    # started without it (an older deployment, or by hand).
+    Status.MANIFESTED: frozenset({Status.QUEUED, Status.PROCESSING}),
+    Status.QUEUED: frozenset({Status.PROCESSING}),
     # A Step Functions retry of the whole execution re-enters processing.
     Status.PROCESSING: frozenset({Status.PROCESSING, Status.COMPLETED, Status.FAILED}),
     Status.COMPLETED: frozenset(),
-    # Redrive: an operator re-runs a failed manifest.
-    Status.FAILED: frozenset({Status.PROCESSING}),
+    # Redrive: an operator re-runs a failed manifest (queued for a slot, or started at once).
+    Status.FAILED: frozenset({Status.QUEUED, Status.PROCESSING}),
 }
 
 TERMINAL: frozenset[Status] = frozenset({Status.COMPLETED, Status.FAILED})

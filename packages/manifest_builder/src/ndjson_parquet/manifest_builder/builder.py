@@ -1,4 +1,5 @@
-"""The manifest builder's work, independent of the Lambda wiring: register, cut, start, flush."""
+"""The manifest builder's work, independent of the Lambda wiring: register, cut, queue, admit,
+flush."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from ndjson_parquet.common.keys import (
 )
 from ndjson_parquet.common.settings import Env
 from ndjson_parquet.common.status import Status
+from ndjson_parquet.manifest_builder.admission import Admission
 from ndjson_parquet.manifest_builder.batching import CutManifest, Cutter
 from ndjson_parquet.manifest_builder.clock import Clock, iso, utc_now
 from ndjson_parquet.manifest_builder.date_prefix import date_prefix
 from ndjson_parquet.manifest_builder.events import parse_body
 from ndjson_parquet.manifest_builder.registry import Registration, add_to_batch, register
 from ndjson_parquet.manifest_builder.settings import Settings
-from ndjson_parquet.manifest_builder.starter import Starter, StartOutcome, WorkflowStart
+from ndjson_parquet.manifest_builder.starter import Starter
 from ndjson_parquet.manifest_builder.store import Store
 
 logger = logging.getLogger(__name__)
@@ -46,8 +48,10 @@ class Counts:
     duplicates: int = 0
     ignored: int = 0
     manifests_created: int = 0
+    manifests_queued: int = 0
     manifests_started: int = 0
     start_failures: int = 0
+    slots_recovered: int = 0
     cut_errors: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -83,6 +87,14 @@ class ManifestBuilder:
         self.sfn = session.client("stepfunctions", config=_CLIENT_CONFIG)
         self.cutter = Cutter(self.store, self.s3, settings, clock)
         self.starter = Starter(self.store, self.sfn, settings.step_function_arn, clock)
+        self.admission = Admission(
+            self.store,
+            self.sfn,
+            self.starter,
+            settings.step_function_arn,
+            settings.max_concurrent_runs,
+            clock,
+        )
 
     # --- the SQS handler's steps --------------------------------------------------------
 
@@ -136,7 +148,8 @@ class ManifestBuilder:
                 continue
             self._start_all(cut, invocation.counts)
 
-    def _start_all(self, cut: list[CutManifest], counts: Counts) -> None:
+    def _start_all(self, cut: list[CutManifest], counts: Counts, admit: bool = True) -> None:
+        """Queue the new manifests, then (with `admit`) start as many as slots are free."""
         for made in cut:
             counts.manifests_created += 1
             logger.info(
@@ -145,33 +158,63 @@ class ManifestBuilder:
                 made.manifest.file_count,
                 made.manifest.total_bytes,
             )
-            self._start(
-                WorkflowStart(
-                    manifest_id=made.manifest.manifest_id,
-                    date_prefix=made.manifest.date_prefix,
-                    file_count=made.manifest.file_count,
-                    total_bytes=made.manifest.total_bytes,
-                    manifest_path=made.manifest_path,
-                    created_at=iso(made.manifest.created_at),
-                ),
-                counts,
-            )
+            self._enqueue(made.manifest.manifest_id, iso(made.manifest.created_at), counts)
+        if cut and admit:
+            # No reconciliation here: DescribeExecution per holder on every cut would be many
+            # calls in a backlog; the flush and the status-change admissions do it.
+            self.admit(counts, reconcile=False)
 
-    def _start(self, start: WorkflowStart, counts: Counts) -> None:
+    def _enqueue(self, manifest_id: str, created_at: str, counts: Counts) -> None:
+        if not self.settings.step_function_arn:
+            logger.warning(
+                "STEP_FUNCTION_ARN is empty: manifest %s stays manifested until a flush queues it",
+                manifest_id,
+            )
+            return
         try:
-            outcome = self.starter.start(start)
+            # Queued by creation time, so that the oldest manifest starts first.
+            if self.admission.enqueue(manifest_id, created_at):
+                counts.manifests_queued += 1
         except ClientError:
-            logger.exception("recording the start of %s failed", start.manifest_id)
-            outcome = StartOutcome.FAILED
-        if outcome in (StartOutcome.STARTED, StartOutcome.ALREADY_STARTED):
-            counts.manifests_started += 1
-        elif outcome is StartOutcome.FAILED:
+            logger.exception("queueing %s failed; the flush will queue it", manifest_id)
+
+    def admit(
+        self,
+        counts: Counts,
+        should_stop: Callable[[], bool] = lambda: False,
+        reconcile: bool = True,
+    ) -> None:
+        """Start queued manifests within the conversion slots (see `admission`)."""
+        if not self.settings.step_function_arn:
+            return
+        try:
+            admitted = self.admission.admit(should_stop, reconcile)
+        except ClientError:
+            logger.exception("admitting queued manifests failed; the next run admits them")
             counts.start_failures += 1
+            return
+        counts.manifests_started += admitted.started
+        counts.start_failures += admitted.start_failures
+        counts.slots_recovered += admitted.slots_recovered
+
+    def reconcile(self, counts: Counts) -> None:
+        """Give back the slots of executions that ended without giving them back."""
+        try:
+            counts.slots_recovered += self.admission.reconcile()
+        except ClientError:
+            logger.exception("recovering conversion slots failed; the next flush tries again")
+
+    def admit_after_execution(self) -> dict[str, int]:
+        """An execution ended (EventBridge): its slot is free, start the next queued manifest."""
+        counts = Counts()
+        self.admit(counts)
+        return counts.as_dict()
 
     # --- the scheduled flush ------------------------------------------------------------
 
     def flush(self, should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
-        """Cut overdue groups, finish in-flight cuts, (re)start manifests not started yet."""
+        """Cut overdue groups, finish in-flight cuts, queue manifests not queued yet, recover
+        the slots of dead executions and start queued manifests in the free slots."""
         counts = Counts()
         checked = 0
         for batch in self.store.query(TableIndex.PENDING, TableAttr.GSI1_PK, BATCHES_PK):
@@ -189,19 +232,23 @@ class ManifestBuilder:
                 logger.exception("flushing %s failed", prefix)
                 counts.cut_errors += 1
                 continue
-            self._start_all(cut, counts)
+            self._start_all(cut, counts, admit=False)
         if self.settings.step_function_arn:
+            # Manifests a crashed invocation cut but did not queue.
             for item in self.store.query(
                 TableIndex.BY_STATUS, TableAttr.GSI2_PK, status_partition(str(Status.MANIFESTED))
             ):
                 if should_stop():
                     break
-                if item.get(ManifestAttr.EXECUTION_ARN):
-                    continue  # started; the state machine moves it on
-                logger.info(
-                    "starting manifest %s, not started before", item[ManifestAttr.MANIFEST_ID]
-                )
-                self._start(WorkflowStart.from_item(item), counts)
+                if not item.get(ManifestAttr.EXECUTION_ARN):
+                    logger.info("queueing manifest %s, not queued before", item["manifest_id"])
+                    self._enqueue(
+                        str(item[ManifestAttr.MANIFEST_ID]),
+                        str(item[ManifestAttr.CREATED_AT]),
+                        counts,
+                    )
+            self.reconcile(counts)
+            self.admit(counts, should_stop, reconcile=False)
         summary = counts.as_dict()
         summary["prefixes_checked"] = checked
         return summary

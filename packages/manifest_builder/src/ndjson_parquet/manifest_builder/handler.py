@@ -1,7 +1,10 @@
 """Lambda entry points.
 
 - `lambda_handler`: the SQS event source (S3 notifications); returns `batchItemFailures`.
-- `flush_handler`: scheduled; cuts overdue groups and starts manifests not started yet.
+- `flush_handler`: scheduled; cuts overdue groups, queues manifests not queued yet, recovers
+  conversion slots and starts queued manifests. Also the target of the state machine's
+  execution status changes (EventBridge): then it only starts queued manifests in the slot the
+  ended execution gave back.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ _modules_logger.handlers = [logger.registered_handler]
 _modules_logger.setLevel(logger.log_level)
 _modules_logger.propagate = False  # the Lambda runtime's root handler would log them twice
 
+# The EventBridge detail-type of a Step Functions execution's status change.
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+
 # Stop starting new cuts when the invocation has less than this left (the lease outlives us).
 _RESERVE_MILLIS = 10_000
 
@@ -77,6 +83,7 @@ def _emit(counts: Counts) -> None:
     metrics.add_metric("DuplicateFiles", MetricUnit.Count, counts.duplicates)
     metrics.add_metric("IgnoredObjects", MetricUnit.Count, counts.ignored)
     metrics.add_metric("ManifestsCreated", MetricUnit.Count, counts.manifests_created)
+    metrics.add_metric("ManifestsQueued", MetricUnit.Count, counts.manifests_queued)
     metrics.add_metric("ManifestsStarted", MetricUnit.Count, counts.manifests_started)
     metrics.add_metric("ManifestStartFailures", MetricUnit.Count, counts.start_failures)
     metrics.add_metric("CutErrors", MetricUnit.Count, counts.cut_errors)
@@ -120,10 +127,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def flush_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    """Cut groups whose oldest file waited too long; start manifests not started yet."""
-    summary = builder().flush(_should_stop(context))
+    """Cut groups whose oldest file waited too long, queue and admit manifests; after an
+    execution's status change, only admit."""
+    if event.get("detail-type") == EXECUTION_STATUS_CHANGE:
+        summary = builder().admit_after_execution()
+    else:
+        summary = builder().flush(_should_stop(context))
     metrics.add_metric("ManifestsCreated", MetricUnit.Count, summary["manifests_created"])
+    metrics.add_metric("ManifestsQueued", MetricUnit.Count, summary["manifests_queued"])
     metrics.add_metric("ManifestsStarted", MetricUnit.Count, summary["manifests_started"])
     metrics.add_metric("ManifestStartFailures", MetricUnit.Count, summary["start_failures"])
+    metrics.add_metric("ConversionSlotsRecovered", MetricUnit.Count, summary["slots_recovered"])
     logger.info("flush done", extra={"summary": summary})
     return summary

@@ -29,6 +29,8 @@ class Settings:
     max_bytes: int = Defaults.MAX_BYTES_PER_MANIFEST
     max_wait_seconds: int = Defaults.MAX_WAIT_SECONDS
     lock_ttl_seconds: int = Defaults.LOCK_TTL_SECONDS
+    # Conversion slots: the Glue job's max_concurrent_runs (Terraform passes the same value).
+    max_concurrent_runs: int = Defaults.MAX_CONCURRENT_RUNS
 
     def __post_init__(self) -> None:
         if not self.table_name:
@@ -39,6 +41,7 @@ class Settings:
             (Env.MAX_FILES_PER_MANIFEST, self.max_files),
             (Env.MAX_BYTES_PER_MANIFEST, self.max_bytes),
             (Env.LOCK_TTL_SECONDS, self.lock_ttl_seconds),
+            (Env.MAX_CONCURRENT_RUNS, self.max_concurrent_runs),
         ):
             if value < 1:
                 raise SettingsError(f"{name} must be at least 1, got {value}")
@@ -89,6 +92,7 @@ class Settings:
             max_bytes=number(Env.MAX_BYTES_PER_MANIFEST, Defaults.MAX_BYTES_PER_MANIFEST),
             max_wait_seconds=number(Env.MAX_WAIT_SECONDS, Defaults.MAX_WAIT_SECONDS),
             lock_ttl_seconds=number(Env.LOCK_TTL_SECONDS, Defaults.LOCK_TTL_SECONDS),
+            max_concurrent_runs=number(Env.MAX_CONCURRENT_RUNS, Defaults.MAX_CONCURRENT_RUNS),
         )
 
     def wants(self, key: str) -> bool:

@@ -1,4 +1,5 @@
-"""Starting the state machine for a manifest: idempotent by execution name = manifest id."""
+"""Starting the state machine for a manifest: idempotent by execution name (the manifest id,
+or `<id>-r<N>` for a redrive). The admission control decides when; this module only starts."""
 
 from __future__ import annotations
 
@@ -72,8 +73,10 @@ class Starter:
         self._arn = state_machine_arn
         self._clock = clock
 
-    def start(self, manifest: WorkflowStart) -> StartOutcome:
-        """Start the manifest's execution and record its ARN on the manifest item."""
+    def start(self, manifest: WorkflowStart, name: str | None = None) -> StartOutcome:
+        """Start the manifest's execution `name` (default: the manifest id) and record its ARN
+        on the manifest item."""
+        name = name or manifest.manifest_id
         if not self._arn:
             logger.warning(
                 "STEP_FUNCTION_ARN is empty: manifest %s stays manifested until a flush starts it",
@@ -84,7 +87,7 @@ class Starter:
         try:
             response = self._sfn.start_execution(
                 stateMachineArn=self._arn,
-                name=manifest.manifest_id,
+                name=name,
                 input=json.dumps(manifest.workflow_input()),
             )
             arn = str(response["executionArn"])
@@ -94,7 +97,7 @@ class Starter:
                 self._record_failure(manifest.manifest_id, f"{error_code(exc)}: {exc}")
                 return StartOutcome.FAILED
             outcome = StartOutcome.ALREADY_STARTED
-            arn = execution_arn(self._arn, manifest.manifest_id)
+            arn = execution_arn(self._arn, name)
         self._record_start(manifest.manifest_id, arn)
         return outcome
 

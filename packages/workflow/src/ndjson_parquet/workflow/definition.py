@@ -1,10 +1,19 @@
 """The Amazon States Language definition of the manifest workflow, built from settings.
 
-    UpdateStatusProcessing → StartGlueJob → UpdateStatusCompleted → Succeeded
-                 │                │ (retries exhausted, or any other error)
-                 │                └→ UpdateStatusFailed → SendAlert → ConversionFailed (Fail)
-                 └→ ManifestNotClaimable (Fail): the manifest is missing, completed, or otherwise
-                    not in a status that may become `processing`; nothing is written or run.
+    UpdateStatusProcessing → StartGlueJob → CheckJobRunState → UpdateStatusCompleted
+                 │             │    ▲  │ (not SUCCEEDED)          │
+                 │             │    │  └→ JobRunNotSucceeded ─┐   └→ ReleaseSlot → Succeeded
+                 │             │ WaitForGlueCapacity          │
+                 │             │ (the job is busy: wait, never fail)
+                 │             └→ (retries exhausted, or any other error)
+                 │                  UpdateStatusFailed → SendAlert → ReleaseSlotAfterFailure
+                 │                                                      → ConversionFailed (Fail)
+                 └→ ReleaseSlotNotClaimable → ManifestNotClaimable (Fail): the manifest is
+                    missing, completed, or otherwise not in a status that may become
+                    `processing`; nothing is written or run.
+
+Every way out gives back the conversion slot the admission control took for this execution
+(the slots item's `holders.<execution name>`), so that the next queued manifest can start.
 
 Every DynamoDB key, attribute name and status comes from `ndjson_parquet.common`.
 """
@@ -15,56 +24,37 @@ import json
 from typing import Any, Final
 
 from ndjson_parquet.common.keys import ManifestAttr, ManifestKey, TableAttr, status_gsi2
-from ndjson_parquet.common.settings import GlueArg, WorkflowInput
+from ndjson_parquet.common.settings import WorkflowInput
 from ndjson_parquet.common.status import Status, sources_of
+from ndjson_parquet.workflow.conversion import (
+    MANIFEST_PATH_INPUT,
+    check_job_run_state,
+    job_run_not_succeeded,
+    release_slot,
+    start_glue_job,
+    wait_for_glue_capacity,
+)
+from ndjson_parquet.workflow.names import (
+    ALERT_ERROR_PATH,
+    ERROR_RESULT_PATH,
+    GLUE_RESULT_PATH,
+    NOT_CLAIMABLE_PATH,
+    STATUS_UPDATE_ERROR_PATH,
+    ErrorName,
+    Resource,
+    StateName,
+    format_template,
+    service_retry,
+)
 from ndjson_parquet.workflow.settings import WorkflowSettings
 
-
-class StateName:
-    """Names of the states (they show in the console, the execution history and alarms)."""
-
-    UPDATE_STATUS_PROCESSING: Final = "UpdateStatusProcessing"
-    MANIFEST_NOT_CLAIMABLE: Final = "ManifestNotClaimable"
-    START_GLUE_JOB: Final = "StartGlueJob"
-    UPDATE_STATUS_COMPLETED: Final = "UpdateStatusCompleted"
-    SUCCEEDED: Final = "Succeeded"
-    UPDATE_STATUS_FAILED: Final = "UpdateStatusFailed"
-    SEND_ALERT: Final = "SendAlert"
-    CONVERSION_FAILED: Final = "ConversionFailed"
-
-
-class ErrorName:
-    """Errors the workflow raises itself or reacts to."""
-
-    # The execution's own error when the manifest may not be (re)processed.
-    MANIFEST_NOT_CLAIMABLE: Final = "ManifestNotClaimable"
-    # The execution's own error when the conversion failed (after the alert was sent).
-    CONVERSION_FAILED: Final = "ConversionFailed"
-    CONDITIONAL_CHECK_FAILED: Final = "DynamoDB.ConditionalCheckFailedException"
-    GLUE_CONCURRENT_RUNS_EXCEEDED: Final = "Glue.ConcurrentRunsExceededException"
-    TASK_FAILED: Final = "States.TaskFailed"
-    ALL: Final = "States.ALL"
-
-
-class Resource:
-    """Step Functions service integrations used by the definition."""
-
-    DYNAMODB_UPDATE_ITEM: Final = "arn:aws:states:::dynamodb:updateItem"
-    GLUE_START_JOB_RUN_SYNC: Final = "arn:aws:states:::glue:startJobRun.sync"
-    SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
-
-
-# Where intermediate results live in the execution's JSON document (the input stays intact).
-GLUE_RESULT_PATH: Final = "$.glue"
-ERROR_RESULT_PATH: Final = "$.error"
-STATUS_UPDATE_ERROR_PATH: Final = "$.status_update_error"
-ALERT_ERROR_PATH: Final = "$.alert_error"
+__all__ = ["ErrorName", "Resource", "StateName", "build_definition", "render"]
 
 ALERT_SUBJECT_TEMPLATE: Final = "ndjson-parquet: conversion failed for date prefix {}"
 
 # Input fields, checked against the shared contract when this module is imported.
 _IN_MANIFEST_ID: Final = "manifest_id"
-_IN_MANIFEST_PATH: Final = "manifest_path"
+_IN_MANIFEST_PATH: Final = MANIFEST_PATH_INPUT
 _IN_DATE_PREFIX: Final = "date_prefix"
 _IN_FILE_COUNT: Final = "file_count"
 if not {_IN_MANIFEST_ID, _IN_MANIFEST_PATH, _IN_DATE_PREFIX, _IN_FILE_COUNT} <= set(
@@ -77,17 +67,12 @@ if not {_IN_MANIFEST_ID, _IN_MANIFEST_PATH, _IN_DATE_PREFIX, _IN_FILE_COUNT} <= 
 _NOW: Final = "$$.State.EnteredTime"
 
 
-def _format_template(text: str) -> str:
-    """`text` with `{}` placeholders, quoted for an intrinsic function (escape `'` and `\\`)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _manifest_key() -> dict[str, Any]:
     # ManifestKey builds `MANIFEST#<id>`: build it around a `{}` to get the Format template.
     template = ManifestKey("{}")
     return {
         TableAttr.PK: {
-            "S.$": f"States.Format({_format_template(template.pk)}, $.{_IN_MANIFEST_ID})"
+            "S.$": f"States.Format({format_template(template.pk)}, $.{_IN_MANIFEST_ID})"
         },
         TableAttr.SK: {"S": template.sk},
     }
@@ -107,7 +92,7 @@ def _status_fields(status: Status) -> tuple[list[str], dict[str, str], dict[str,
         ":now": {"S.$": _NOW},
         ":gsi2pk": {"S": gsi2[TableAttr.GSI2_PK]},
         ":gsi2sk": {
-            "S.$": f"States.Format({_format_template(gsi2[TableAttr.GSI2_SK])}, "
+            "S.$": f"States.Format({format_template(gsi2[TableAttr.GSI2_SK])}, "
             f"{_NOW}, $.{_IN_MANIFEST_ID})"
         },
     }
@@ -163,14 +148,6 @@ def _update_item(
     }
 
 
-def _service_retry(settings: WorkflowSettings) -> list[dict[str, Any]]:
-    # A refused condition is an answer, not a transient error: never retry it (first match wins).
-    return [
-        {"ErrorEquals": [ErrorName.CONDITIONAL_CHECK_FAILED], "MaxAttempts": 0},
-        settings.service_retry.retrier([ErrorName.TASK_FAILED]),
-    ]
-
-
 def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
     return {
         "Type": "Task",
@@ -184,12 +161,12 @@ def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
             values={":zero": {"N": "0"}, ":one": {"N": "1"}},
         ),
         "ResultPath": None,
-        "Retry": _service_retry(settings),
+        "Retry": service_retry(settings),
         "Catch": [
             {
                 "ErrorEquals": [ErrorName.CONDITIONAL_CHECK_FAILED],
-                "ResultPath": ERROR_RESULT_PATH,
-                "Next": StateName.MANIFEST_NOT_CLAIMABLE,
+                "ResultPath": NOT_CLAIMABLE_PATH,
+                "Next": StateName.RELEASE_SLOT_NOT_CLAIMABLE,
             }
         ],
         "Next": StateName.START_GLUE_JOB,
@@ -208,39 +185,7 @@ def _manifest_not_claimable() -> dict[str, Any]:
         "Comment": "The manifest is missing or its status may not become processing (a completed "
         "manifest is never converted again). Nothing was changed and no job was started.",
         "Error": ErrorName.MANIFEST_NOT_CLAIMABLE,
-        "CausePath": f"States.Format({_format_template(cause)}, $.{_IN_MANIFEST_ID})",
-    }
-
-
-def _start_glue_job(settings: WorkflowSettings) -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Comment": "Run the converter on the manifest and wait for the job run to end.",
-        "Resource": Resource.GLUE_START_JOB_RUN_SYNC,
-        "Parameters": {
-            "JobName": settings.glue_job_name,
-            "Arguments": {f"--{GlueArg.MANIFEST_PATH}.$": f"$.{_IN_MANIFEST_PATH}"},
-        },
-        "ResultSelector": {
-            "Id.$": "$.Id",
-            "JobRunState.$": "$.JobRunState",
-            "ExecutionTime.$": "$.ExecutionTime",
-        },
-        "ResultPath": GLUE_RESULT_PATH,
-        # Order matters: the first retrier whose ErrorEquals matches applies, and
-        # States.TaskFailed also matches Glue.ConcurrentRunsExceededException.
-        "Retry": [
-            settings.glue_concurrency_retry.retrier([ErrorName.GLUE_CONCURRENT_RUNS_EXCEEDED]),
-            settings.glue_failure_retry.retrier([ErrorName.TASK_FAILED]),
-        ],
-        "Catch": [
-            {
-                "ErrorEquals": [ErrorName.ALL],
-                "ResultPath": ERROR_RESULT_PATH,
-                "Next": StateName.UPDATE_STATUS_FAILED,
-            }
-        ],
-        "Next": StateName.UPDATE_STATUS_COMPLETED,
+        "CausePath": f"States.Format({format_template(cause)}, $.{_IN_MANIFEST_ID})",
     }
 
 
@@ -267,7 +212,7 @@ def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
             remove=(ManifestAttr.ERROR, ManifestAttr.CAUSE),
         ),
         "ResultPath": None,
-        "Retry": _service_retry(settings),
+        "Retry": service_retry(settings),
         # The data is converted but the record could not say so: treat it as a failure, so
         # that the operator is alerted (a redrive converts again, to the same output).
         "Catch": [
@@ -277,7 +222,7 @@ def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
                 "Next": StateName.UPDATE_STATUS_FAILED,
             }
         ],
-        "Next": StateName.SUCCEEDED,
+        "Next": StateName.RELEASE_SLOT,
     }
 
 
@@ -300,7 +245,7 @@ def _update_status_failed(settings: WorkflowSettings) -> dict[str, Any]:
             },
         ),
         "ResultPath": None,
-        "Retry": _service_retry(settings),
+        "Retry": service_retry(settings),
         # The alert matters more than the record: send it even if the record cannot be written.
         "Catch": [
             {
@@ -346,9 +291,9 @@ def _send_alert(settings: WorkflowSettings) -> dict[str, Any]:
         "Parameters": {
             "TopicArn": settings.alerts_topic_arn,
             # A date prefix is 10 characters, so the subject stays within SNS's 100.
-            "Subject.$": f"States.Format({_format_template(ALERT_SUBJECT_TEMPLATE)}, "
+            "Subject.$": f"States.Format({format_template(ALERT_SUBJECT_TEMPLATE)}, "
             f"$.{_IN_DATE_PREFIX})",
-            "Message.$": f"States.Format({_format_template(message)}, {message_args})",
+            "Message.$": f"States.Format({format_template(message)}, {message_args})",
         },
         "ResultPath": None,
         "Retry": [settings.service_retry.retrier([ErrorName.TASK_FAILED])],
@@ -356,10 +301,10 @@ def _send_alert(settings: WorkflowSettings) -> dict[str, Any]:
             {
                 "ErrorEquals": [ErrorName.ALL],
                 "ResultPath": ALERT_ERROR_PATH,
-                "Next": StateName.CONVERSION_FAILED,
+                "Next": StateName.RELEASE_SLOT_AFTER_FAILURE,
             }
         ],
-        "Next": StateName.CONVERSION_FAILED,
+        "Next": StateName.RELEASE_SLOT_AFTER_FAILURE,
     }
 
 
@@ -382,11 +327,21 @@ def build_definition(settings: WorkflowSettings) -> dict[str, Any]:
         "States": {
             StateName.UPDATE_STATUS_PROCESSING: _update_status_processing(settings),
             StateName.MANIFEST_NOT_CLAIMABLE: _manifest_not_claimable(),
-            StateName.START_GLUE_JOB: _start_glue_job(settings),
+            StateName.RELEASE_SLOT_NOT_CLAIMABLE: release_slot(
+                settings, StateName.MANIFEST_NOT_CLAIMABLE
+            ),
+            StateName.START_GLUE_JOB: start_glue_job(settings),
+            StateName.WAIT_FOR_GLUE_CAPACITY: wait_for_glue_capacity(settings),
+            StateName.CHECK_JOB_RUN_STATE: check_job_run_state(),
+            StateName.JOB_RUN_NOT_SUCCEEDED: job_run_not_succeeded(),
             StateName.UPDATE_STATUS_COMPLETED: _update_status_completed(settings),
+            StateName.RELEASE_SLOT: release_slot(settings, StateName.SUCCEEDED),
             StateName.SUCCEEDED: {"Type": "Succeed"},
             StateName.UPDATE_STATUS_FAILED: _update_status_failed(settings),
             StateName.SEND_ALERT: _send_alert(settings),
+            StateName.RELEASE_SLOT_AFTER_FAILURE: release_slot(
+                settings, StateName.CONVERSION_FAILED
+            ),
             StateName.CONVERSION_FAILED: _conversion_failed(),
         },
     }

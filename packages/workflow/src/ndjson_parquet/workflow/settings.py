@@ -63,6 +63,8 @@ GLUE_FAILURE_RETRY: Final = RetryPolicy(interval_seconds=60, max_attempts=2, bac
 GLUE_CONCURRENCY_RETRY: Final = RetryPolicy(
     interval_seconds=120, max_attempts=10, backoff_rate=1.5, max_delay_seconds=900
 )
+# Past that retrier the execution waits this long and tries again, for as long as it takes.
+GLUE_CAPACITY_WAIT_SECONDS: Final = 900
 # DynamoDB throttling or a transient service error on a status update or the alert.
 SERVICE_RETRY: Final = RetryPolicy(
     interval_seconds=2, max_attempts=4, backoff_rate=2.0, max_delay_seconds=30
@@ -79,12 +81,16 @@ class WorkflowSettings:
     glue_failure_retry: RetryPolicy = field(default=GLUE_FAILURE_RETRY)
     glue_concurrency_retry: RetryPolicy = field(default=GLUE_CONCURRENCY_RETRY)
     service_retry: RetryPolicy = field(default=SERVICE_RETRY)
+    # After the concurrency retrier gives up: wait this long, then start the run again.
+    glue_capacity_wait_seconds: int = GLUE_CAPACITY_WAIT_SECONDS
     comment: str = "ndjson-parquet: convert one manifest of NDJSON files to Parquet"
 
     def __post_init__(self) -> None:
         for name in ("tracking_table", "glue_job_name", "alerts_topic_arn"):
             if not getattr(self, name):
                 raise ValueError(f"{name} must not be empty")
+        if self.glue_capacity_wait_seconds < 1:
+            raise ValueError("glue_capacity_wait_seconds must be at least 1")
 
     @classmethod
     def terraform(
@@ -92,6 +98,7 @@ class WorkflowSettings:
         glue_failure_retry: RetryPolicy = GLUE_FAILURE_RETRY,
         glue_concurrency_retry: RetryPolicy = GLUE_CONCURRENCY_RETRY,
         service_retry: RetryPolicy = SERVICE_RETRY,
+        glue_capacity_wait_seconds: int = GLUE_CAPACITY_WAIT_SECONDS,
     ) -> WorkflowSettings:
         """Settings whose names are Terraform `templatefile` placeholders."""
         return cls(
@@ -101,4 +108,5 @@ class WorkflowSettings:
             glue_failure_retry=glue_failure_retry,
             glue_concurrency_retry=glue_concurrency_retry,
             service_retry=service_retry,
+            glue_capacity_wait_seconds=glue_capacity_wait_seconds,
         )

@@ -9,6 +9,10 @@
    `set_glue_job_runner(fn)` makes every run started afterwards call `fn(job_name, run_id,
    arguments)` in a thread: the run reports RUNNING while `fn` runs, then SUCCEEDED if it
    returned or FAILED (the exception text as ErrorMessage) if it raised, as GetJobRun does on AWS.
+   A runner that raises `JobRunEnded("STOPPED" | "TIMEOUT" | "ERROR", message)` ends its run in
+   that state instead (an operator's stop, the job's timeout, a Glue-side error).
+   moto refuses StartJobRun with ConcurrentRunsExceededException while MaxConcurrentRuns runs
+   are STARTING or RUNNING, as AWS does; a runner's run is RUNNING until the runner returns.
 
 Both patches act on classes, so they hold for `mock_aws` and for a `ThreadedMotoServer` in the
 same process alike. They check the shape of the moto code they replace and raise
@@ -27,7 +31,21 @@ from typing import Any, Final
 import moto
 
 GlueJobRunner = Callable[[str, str, dict[str, str]], object]
-"""`fn(job_name, run_id, arguments)`: return for SUCCEEDED, raise for FAILED."""
+"""`fn(job_name, run_id, arguments)`: return for SUCCEEDED, raise for FAILED (or JobRunEnded)."""
+
+# Terminal JobRunStates a runner may end its run in, besides SUCCEEDED.
+ENDED_STATES: Final = frozenset({"FAILED", "STOPPED", "TIMEOUT", "ERROR"})
+
+
+class JobRunEnded(Exception):
+    """Raised by a runner to end its job run in `state` (one of ENDED_STATES)."""
+
+    def __init__(self, state: str, message: str = "") -> None:
+        if state not in ENDED_STATES:
+            raise ValueError(f"a job run cannot end {state!r}; one of {sorted(ENDED_STATES)}")
+        super().__init__(message or f"job run {state}")
+        self.state = state
+
 
 # The line whose missing None check breaks every Glue `.sync` task.
 _UNGUARDED_CALL: Final = "callback_endpoint.interrupt_all()"
@@ -189,12 +207,14 @@ def _job_run_class(models: Any) -> type[Any]:
     class RunnerJobRun(models.FakeJobRun):  # type: ignore[misc]
         _runner_done: threading.Event
         _runner_error: str | None
+        _runner_state: str
         _runner_seconds: float
         _runner_completed_on: datetime | None
 
         def start_runner(self, runner: GlueJobRunner) -> None:
             self._runner_done = threading.Event()
             self._runner_error = None
+            self._runner_state = "SUCCEEDED"
             self._runner_seconds = 0.0
             self._runner_completed_on = None
             arguments = {str(k): str(v) for k, v in (self.arguments or {}).items()}
@@ -210,7 +230,11 @@ def _job_run_class(models: Any) -> type[Any]:
             started = time.monotonic()
             try:
                 runner(self.job_name, self.job_run_id, arguments)
+            except JobRunEnded as exc:
+                self._runner_state = exc.state
+                self._runner_error = str(exc)
             except BaseException as exc:  # any failure of the job is the run's failure
+                self._runner_state = "FAILED"
                 self._runner_error = str(exc) or type(exc).__name__
             finally:
                 self._runner_seconds = time.monotonic() - started
@@ -221,7 +245,7 @@ def _job_run_class(models: Any) -> type[Any]:
         def status(self) -> str:
             if not self._runner_done.is_set():
                 return "RUNNING"
-            return "FAILED" if self._runner_error is not None else "SUCCEEDED"
+            return self._runner_state
 
         @status.setter
         def status(self, value: str) -> None:

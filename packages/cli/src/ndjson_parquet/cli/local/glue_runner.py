@@ -47,6 +47,8 @@ class RunRecord:
     injected: bool = False
     error: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    # time.monotonic() when the run started converting.
+    started: float = 0.0
 
 
 def glue_argv(arguments: dict[str, str]) -> list[str]:
@@ -69,6 +71,8 @@ class GlueJobRunner:
         self._count = 0
         self._active = 0
         self._lock = threading.Lock()
+        # The most runs converting at once (admission control keeps it within the job's limit).
+        self.peak_active = 0
 
     @property
     def active(self) -> int:
@@ -82,6 +86,7 @@ class GlueJobRunner:
             self._count += 1
             number = self._count
             self._active += 1
+            self.peak_active = max(self.peak_active, self._active)
             inject = self.faults.should_fail()
         manifest_path = _argument(arguments, GlueArg.MANIFEST_PATH)
         started = time.monotonic()
@@ -102,6 +107,7 @@ class GlueJobRunner:
                     seconds=time.monotonic() - started,
                     injected=isinstance(exc, InjectedGlueFailure),
                     error=f"{type(exc).__name__}: {exc}",
+                    started=started,
                 )
             )
             raise
@@ -113,6 +119,7 @@ class GlueJobRunner:
                 succeeded=True,
                 seconds=time.monotonic() - started,
                 summary=summary.to_dict(),
+                started=started,
             )
         )
         return summary

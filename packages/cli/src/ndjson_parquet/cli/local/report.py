@@ -57,6 +57,11 @@ class RunReport:
     timed_out: bool = False
     stages: StageTimes = field(default_factory=StageTimes)
     run_folder: RunFolder | None = None
+    # The drain: most manifests waiting for a slot at once, most Glue runs at once, and input
+    # files converted per minute from the first run's start to the last run's end.
+    peak_queued: int = 0
+    peak_glue_runs: int = 0
+    files_per_minute: float | None = None
 
     @property
     def glue_runs_failed(self) -> list[dict[str, Any]]:
@@ -134,6 +139,9 @@ def build_report(
     )
     if pipeline.sample is not None:
         report.expected_lines = pipeline.sample.lines
+    report.peak_queued = pipeline.milestones.peak_queued
+    report.peak_glue_runs = pipeline.runner.peak_active
+    report.files_per_minute = _files_per_minute(list(pipeline.runner.records), snapshot)
     latest = pipeline.runner.last_success_per_manifest()
     for record in latest.values():
         s = record.summary
@@ -182,6 +190,19 @@ def build_report(
             folder.alerts_file.write_text(json.dumps(alerts, indent=2) + "\n", encoding="utf-8")
     report.stages = stage_times(pipeline)
     return report
+
+
+def _files_per_minute(records: list[RunRecord], snapshot: Snapshot) -> float | None:
+    if not records:
+        return None
+    first = min(r.started for r in records)
+    last = max(r.started + r.seconds for r in records)
+    files = sum(
+        int(item.get(ManifestAttr.FILE_COUNT, 0))
+        for item in snapshot.manifest_items
+        if item.get(ManifestAttr.STATUS) == "completed"
+    )
+    return files * 60.0 / (last - first) if last > first else None
 
 
 def _last_error(runs: list[RunRecord], item: dict[str, Any]) -> str | None:

@@ -27,6 +27,12 @@ def render_report(report: RunReport, console: Console) -> None:
     )
     summary.add_row("manifests", _counts(report.manifests) or "none")
     summary.add_row("executions", _counts(report.executions) or "none")
+    rate = f"{report.files_per_minute:.0f}" if report.files_per_minute is not None else "-"
+    summary.add_row(
+        "drain",
+        f"at most {report.peak_queued} manifest(s) queued, {report.peak_glue_runs} Glue run(s) "
+        f"at once; {rate} files/min converted",
+    )
     summary.add_row("glue runs", _glue_line(report))
     summary.add_row("lines", _lines_line(report))
     if report.output is not None and report.run_folder is not None:
@@ -157,6 +163,11 @@ def report_dict(report: RunReport) -> dict[str, Any]:
         "executions": dict(report.executions),
         "glue_runs": report.glue_runs,
         "glue_max_attempts": report.max_attempts,
+        "drain": {
+            "peak_queued": report.peak_queued,
+            "peak_glue_runs": report.peak_glue_runs,
+            "files_per_minute": report.files_per_minute,
+        },
         "faults": report.faults,
         "lines_uploaded": report.expected_lines,
         "lines_read": report.lines_read,

@@ -75,6 +75,7 @@ class Deployment:
             Env.MAX_BYTES_PER_MANIFEST: str(self.settings.max_bytes_per_manifest),
             Env.MAX_WAIT_SECONDS: str(self.settings.max_wait_seconds),
             Env.LOCK_TTL_SECONDS: str(self.settings.lock_ttl_seconds),
+            Env.MAX_CONCURRENT_RUNS: str(self.settings.glue_max_concurrent_runs),
             Env.POWERTOOLS_SERVICE_NAME: self.names.manifest_builder_function,
         }
 
@@ -175,6 +176,7 @@ def render_definition(
             GLUE_CONCURRENCY_RETRY, interval_seconds=interval, max_delay_seconds=max(interval, 5)
         ),
         service_retry=replace(SERVICE_RETRY, interval_seconds=1, max_delay_seconds=5),
+        glue_capacity_wait_seconds=max(interval, 5),
     )
     return json.dumps(build_definition(workflow_settings))
 

@@ -47,6 +47,8 @@ class Milestones:
     all_manifested: float | None = None
     first_execution: float | None = None
     all_ended: float | None = None
+    # The most manifests seen waiting for a conversion slot at once.
+    peak_queued: int = 0
 
 
 @dataclass
@@ -83,6 +85,9 @@ class LocalPipeline:
         self._mapping: EventSourceMapping | None = None
         self._clients: dict[str, Any] = {}
         self._last_flush = 0.0
+        self._executions_ended = 0
+        self._executions_ended_notified = 0
+        self.status_change_invocations = 0
         self._uploading = 0
         self._upload_lock = threading.Lock()
 
@@ -220,21 +225,34 @@ class LocalPipeline:
 
     def flush(self) -> Any:
         """One run of the scheduled flush function."""
+        self.flushes += 1
+        return self._invoke_flush_function("Scheduled Event", "aws.events", f"flush-{self.flushes}")
+
+    def execution_status_changed(self) -> Any:
+        """What the EventBridge rule on the state machine's status changes does: invoke the
+        flush function, which then only starts queued manifests in the freed slots."""
+        from ndjson_parquet.manifest_builder.handler import EXECUTION_STATUS_CHANGE
+
+        self.status_change_invocations += 1
+        return self._invoke_flush_function(
+            EXECUTION_STATUS_CHANGE, "aws.states", f"status-{self.status_change_invocations}"
+        )
+
+    def _invoke_flush_function(self, detail_type: str, source: str, event_id: str) -> Any:
         from ndjson_parquet.manifest_builder import handler
 
         self._apply_lambda_environment()
         event = {
             "version": "0",
-            "id": f"local-flush-{self.flushes}",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
+            "id": f"local-{event_id}",
+            "detail-type": detail_type,
+            "source": source,
             "account": "123456789012",
             "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": self.deployment.region,
             "resources": [],
             "detail": {},
         }
-        self.flushes += 1
         context = LocalLambdaContext(
             function_name=self.names.flush_function, region=self.deployment.region
         )
@@ -242,7 +260,7 @@ class LocalPipeline:
             return handler.flush_handler(event, context)
         except Exception:
             self.flush_errors += 1
-            log.exception("flush failed")
+            log.exception("flush function failed (%s)", detail_type)
             return None
         finally:
             _drop_disabled_metrics(handler)
@@ -255,6 +273,9 @@ class LocalPipeline:
     def pump(self) -> int:
         """Drain the queue through the handler, and run the flush when it is due."""
         handled = self.mapping.drain()
+        if self._executions_ended > self._executions_ended_notified:
+            self._executions_ended_notified = self._executions_ended
+            self.execution_status_changed()
         now = time.monotonic()
         if now - self._last_flush >= self.flush_interval:
             self._last_flush = now
@@ -281,6 +302,10 @@ class LocalPipeline:
     def _mark(self, snapshot: Snapshot) -> None:
         m = self.milestones
         now = time.monotonic()
+        self._executions_ended = sum(
+            n for status, n in snapshot.executions.items() if status != "RUNNING"
+        )
+        m.peak_queued = max(m.peak_queued, snapshot.manifests.get("queued", 0))
         uploading = self._uploading > 0
         if (
             not uploading

@@ -3,8 +3,10 @@
 Which way a manifest is re-run depends on how its last execution ended:
 
 - manifest `failed`: the workflow caught the error, marked the manifest failed and alerted, and
-  ended in its Fail state. RedriveExecution would only re-run that Fail state, so a new
-  execution named `<manifest_id>-r<N>` starts; its first state moves failed → processing.
+  ended in its Fail state. RedriveExecution would only re-run that Fail state, so the manifest
+  is queued again (failed → queued) to run as a new execution named `<manifest_id>-r<N>`: the
+  admission control starts it when one of the Glue job's concurrent runs is free, behind the
+  manifests queued before it, so that redriving many at once is a backlog, not a burst.
 - manifest `processing` but its execution FAILED, TIMED_OUT or ABORTED: the execution died
   before its own error handling ran. RedriveExecution continues it from the failed step (same
   ARN and input); where it is not available (not redrivable, or an emulator without it) a new
@@ -34,8 +36,9 @@ from ndjson_parquet.cli.operator.output import console, print_json
 from ndjson_parquet.cli.operator.tracking import Tracking, updated_at
 from ndjson_parquet.common import ManifestKey, Status, WorkflowInput, check_transition
 from ndjson_parquet.common.keys import ManifestAttr
+from ndjson_parquet.manifest_builder.admission import queue_manifest
 
-START = "start-execution"
+START = "queue-execution"
 REDRIVE = "redrive-execution"
 SKIP = "skip"
 ENDED_UNSUCCESSFULLY = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
@@ -161,6 +164,25 @@ def execute(
 
 
 def _start(tracking: Tracking, sfn: Any, machine: str, p: RedrivePlan) -> str:
+    """A failed manifest: queue it under its new execution name (the admission starts it)."""
+    if p.status != Status.FAILED:
+        return _start_now(tracking, sfn, machine, p)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if not queue_manifest(
+        tracking.dynamodb,
+        tracking.table,
+        p.manifest_id,
+        queued_at=now,
+        now=now,
+        execution_name=p.new_execution_name,
+        source=Status.FAILED,
+    ):
+        item = tracking.manifest(p.manifest_id)
+        return f"skipped: status changed to {item.get(ManifestAttr.STATUS) if item else 'gone'}"
+    return f"queued as {p.new_execution_name}; it starts when a conversion slot is free"
+
+
+def _start_now(tracking: Tracking, sfn: Any, machine: str, p: RedrivePlan) -> str:
     item = tracking.manifest(p.manifest_id)
     if item is None or str(item.get(ManifestAttr.STATUS)) != p.status:
         return f"skipped: status changed to {item.get(ManifestAttr.STATUS) if item else 'gone'}"

@@ -65,7 +65,12 @@ def run(args: argparse.Namespace) -> int:
     table = Table(title=f"{target.table}: manifests (files) by status")
     table.add_column("date prefix")
     table.add_column("pending files", justify="right")
-    colours = {Status.COMPLETED: "green", Status.FAILED: "red", Status.PROCESSING: "yellow"}
+    colours = {
+        Status.COMPLETED: "green",
+        Status.FAILED: "red",
+        Status.PROCESSING: "yellow",
+        Status.QUEUED: "cyan",
+    }
     for status in MANIFEST_STATUSES:
         table.add_column(str(status), justify="right", style=colours.get(status))
     totals = PrefixStatus("total")

@@ -1,4 +1,8 @@
-"""`ndjson-parquet stuck`: manifests never started, or processing for too long."""
+"""`ndjson-parquet stuck`: manifests never started, queued, or processing for too long.
+
+A queued manifest waits for one of the Glue job's concurrent runs (admission control): listed
+here once it has waited longer than the bound, it says the backlog drains slower than it grows,
+not that anything failed."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from ndjson_parquet.common.keys import ManifestAttr
 
 REASONS = {
     Status.MANIFESTED: "never started",
+    Status.QUEUED: "queued for a conversion slot",
     Status.PROCESSING: "processing too long",
 }
 
@@ -29,12 +34,12 @@ def find_stuck(
     state_machine_arn: str | None = None,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Manifests still `manifested` or `processing` whose last update is older than the bound;
-    with `sfn`, each carries the status of its latest execution."""
+    """Manifests still `manifested`, `queued` or `processing` whose last update is older than
+    the bound; with `sfn`, each carries the status of its latest execution."""
     now = now or datetime.now(UTC)
     cutoff = now - older_than
     found: list[dict[str, Any]] = []
-    for status in (Status.MANIFESTED, Status.PROCESSING):
+    for status in (Status.MANIFESTED, Status.QUEUED, Status.PROCESSING):
         for item in tracking.manifests_by_status(status, updated_before=cutoff):
             moment = updated_at(item)
             entry: dict[str, Any] = {
@@ -54,7 +59,7 @@ def find_stuck(
                     latest = executions[-1]
                     entry["execution_status"] = latest.get("status")
                     entry["execution_arn"] = latest.get("executionArn")
-                    if status == Status.MANIFESTED:
+                    if status in (Status.MANIFESTED, Status.QUEUED):
                         # Started, but the workflow has not claimed it (yet, or ever).
                         entry["reason"] = f"not claimed, execution {latest.get('status')}"
             found.append(entry)
@@ -68,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=parse_duration,
         default=parse_duration("2h"),
         metavar="DURATION",
-        help="not started, or processing, for longer than this (default 2h)",
+        help="not started, queued, or processing, for longer than this (default 2h)",
     )
     parser.add_argument(
         "--state-machine-arn", help="the workflow (default: found by the environment's name)"
@@ -111,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
         )
     out.print(table)
     out.print(
-        "never started: the flush function restarts these; if it does not, check "
-        "STEP_FUNCTION_ARN and its logs. processing with an ended execution: "
+        "never started: the flush function queues these; if it does not, check "
+        "STEP_FUNCTION_ARN and its logs. queued: waiting for one of the Glue job's concurrent "
+        "runs, oldest first (`status` shows the backlog). processing with an ended execution: "
         "`ndjson-parquet redrive MANIFEST_ID`."
     )
     return 1

@@ -20,7 +20,13 @@ from ndjson_parquet.common.keys import (
 
 Item = dict[str, Any]
 
-MANIFEST_STATUSES = (Status.MANIFESTED, Status.PROCESSING, Status.COMPLETED, Status.FAILED)
+MANIFEST_STATUSES = (
+    Status.MANIFESTED,
+    Status.QUEUED,
+    Status.PROCESSING,
+    Status.COMPLETED,
+    Status.FAILED,
+)
 
 _deserializer = TypeDeserializer()
 
