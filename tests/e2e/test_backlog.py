@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from ndjson_parquet.cli.local.report import build_report, report_dict
+from ndjson_parquet.cli.local.report import build_report
+from ndjson_parquet.cli.local.report_view import report_dict
 from ndjson_parquet.cli.local.resources import LocalSettings
 from ndjson_parquet.cli.local.runtime import LocalPipeline
 from ndjson_parquet.cli.local.sample import SampleSpec
@@ -45,7 +46,7 @@ def test_a_backlog_of_forty_manifests_drains_two_at_a_time() -> None:
                 )
             )
             snapshot = pipeline.run_until_idle(timeout=300)
-            report = report_dict(build_report(pipeline, snapshot, output_dir=None))
+            report = report_dict(build_report(pipeline, snapshot, folder=None))
             histories = [
                 pipeline.client("stepfunctions").get_execution_history(
                     executionArn=e["executionArn"], maxResults=1000
