@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from ndjson_parquet.common.keys import (
     BATCHES_PK,
@@ -119,7 +118,7 @@ class ManifestBuilder:
         """Update each group's hint once; cut and start manifests for full groups.
 
         A failing hint update raises (the whole batch is retried, and its duplicates still
-        reach here); a failing cut only logs: the journal and the flush finish it.
+        reach here); a failing cut or start only logs: the journal and the flush finish it.
         """
         for prefix, group in invocation.groups.items():
             hint = add_to_batch(self.store, prefix, group.files, group.size, iso(self.clock()))
@@ -130,7 +129,7 @@ class ManifestBuilder:
                 continue
             try:
                 cut = self.cutter.cut_if_full(prefix, should_stop)
-            except ClientError:
+            except Exception:  # one failed cut must not fail the batch: the journal has it
                 logger.exception("cutting manifests for %s failed; the flush will finish", prefix)
                 invocation.counts.cut_errors += 1
                 continue
@@ -160,7 +159,7 @@ class ManifestBuilder:
     def _start(self, start: WorkflowStart, counts: Counts) -> None:
         try:
             outcome = self.starter.start(start)
-        except ClientError:
+        except Exception:  # the flush starts it later
             logger.exception("recording the start of %s failed", start.manifest_id)
             outcome = StartOutcome.FAILED
         if outcome in (StartOutcome.STARTED, StartOutcome.ALREADY_STARTED):
@@ -185,7 +184,7 @@ class ManifestBuilder:
                 continue
             try:
                 cut = self.cutter.flush(prefix, should_stop)
-            except ClientError:
+            except Exception:  # the next prefix still gets its turn
                 logger.exception("flushing %s failed", prefix)
                 counts.cut_errors += 1
                 continue
