@@ -37,13 +37,13 @@ def step_of(method: str, kwargs: dict[str, Any]) -> str | None:
         return "discard"
     if method == "start_execution":
         return "start"
+    if method not in ("put_item", "delete_item", "update_item"):
+        return None
     pk = kwargs.get("Item", kwargs.get("Key", {})).get("pk", {}).get("S", "")
     if method == "put_item":
         return {"LOCK": "lease", "FILE": "register", "MANIFEST": "item"}.get(pk.split("#")[0])
     if method == "delete_item":
         return "release"
-    if method != "update_item":
-        return None
     values = kwargs.get("ExpressionAttributeValues", {})
     condition = kwargs.get("ConditionExpression", "")
     if ":pending" in values:
