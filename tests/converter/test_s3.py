@@ -142,7 +142,7 @@ def test_an_unversioned_object_overwritten_after_its_manifest_fails_clearly(s3: 
     recorded = _put(s3, "2024-03-01/a.ndjson", b'{"v":1}\n')
     _put(s3, "2024-03-01/a.ndjson", b'{"v":2}\n')
 
-    with pytest.raises(ConversionError, match="a.ndjson changed after its manifest") as failed:
+    with pytest.raises(ConversionError, match=r"a\.ndjson changed after its manifest") as failed:
         convert(_manifest("m-1", recorded), "s3://out-bkt/o")
     assert recorded.etag in str(failed.value)
     assert _keys(s3, "out-bkt") == []
