@@ -207,8 +207,9 @@ class Cutter:
         logger.info("finishing the in-flight manifest %s of %s", manifest_id, date_prefix)
         manifest = self._documents.read_staged(manifest_id, date_prefix)
         if manifest is None:
-            # Only a cut journaled before lists were staged, dead before writing its document:
-            # nothing was flipped.
+            # Finished or abandoned since the journal was read (the list goes only after the
+            # journal moved on), or journaled by a version that staged nothing and died before
+            # its document: there is nothing to flip.
             self._clear_journal(date_prefix, manifest_id)
             return None
         return self._complete(manifest)
