@@ -4,14 +4,11 @@ stops itself (SIGSTOP) or dies (SIGKILL) right after the steps it was told to.""
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import threading
 from dataclasses import dataclass
-from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import Any
 
 import boto3
 
@@ -24,11 +21,14 @@ MESSAGES_PER_BATCH = 10
 
 @dataclass(frozen=True)
 class Target:
-    """Stop ("pause") or die ("kill") right after the `nth` request of `step` since armed."""
+    """Stop ("pause") or die ("kill") right after a request of `step`."""
 
     action: str
     step: str
-    nth: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"{self.action}-{self.step}"
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,14 @@ class WorkerConfig:
     dynalite_url: str
     queue_url: str
     settings: Settings
+    # One file per target not fired yet; the worker that deletes it fires it.
+    targets_dir: str
     fired_log: str
     visibility_seconds: int
 
 
-def run(config: WorkerConfig, targets: Queue[Target], sending_done: Event) -> None:
-    """Consume until no more events come and the queue is empty. Take one target at a time
-    from `targets`; after a pause, the next."""
+def run(config: WorkerConfig, sending_done: Event) -> None:
+    """Consume until no more events come and the queue is empty; fire every target met."""
     os.environ.update(
         {
             "AWS_ENDPOINT_URL": config.moto_url,
@@ -54,22 +55,21 @@ def run(config: WorkerConfig, targets: Queue[Target], sending_done: Event) -> No
         }
     )
     lock = threading.Lock()
-    armed: dict[str, Any] = {"target": _next(targets), "count": 0}
 
     def after(step: str, _: int) -> None:
         with lock:  # flips report from several threads
-            target = armed["target"]
-            if target is None or step != target.step:
+            for action in ("pause", "kill"):
+                target = Target(action, step)
+                try:
+                    Path(config.targets_dir, target.name).unlink()
+                except FileNotFoundError:
+                    continue  # fired by another worker, or not a target
+                with Path(config.fired_log).open("a") as log:
+                    log.write(f"{target.name}\n")
+                if action == "kill":
+                    os.kill(os.getpid(), signal.SIGKILL)
+                os.kill(os.getpid(), signal.SIGSTOP)  # until the test resumes this process
                 return
-            armed["count"] += 1
-            if armed["count"] < target.nth:
-                return
-            with Path(config.fired_log).open("a") as log:
-                log.write(f"{target.action} {target.step} {target.nth}\n")
-            if target.action == "kill":
-                os.kill(os.getpid(), signal.SIGKILL)
-            os.kill(os.getpid(), signal.SIGSTOP)  # until the test resumes this process
-            armed.update(target=_next(targets), count=0)
 
     builder = ManifestBuilder(config.settings, session=StepSession(after))
     sqs = boto3.client("sqs")
@@ -101,10 +101,3 @@ def run(config: WorkerConfig, targets: Queue[Target], sending_done: Event) -> No
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
             ],
         )
-
-
-def _next(targets: Queue[Target]) -> Target | None:
-    try:
-        return targets.get_nowait()
-    except queue.Empty:
-        return None
