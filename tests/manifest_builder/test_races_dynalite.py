@@ -152,8 +152,9 @@ def test_paused_and_killed_workers_leave_each_file_in_one_manifest(
         return process
 
     # The scheduled flush runs meanwhile (it finishes journals; workers cut most manifests). It
-    # starts no execution (the final one does): moto's StartExecution is not atomic for one
-    # name, which AWS's is (see the notes on moto).
+    # starts no execution (the final one does): moto's StartExecution checks the name and then
+    # appends without a lock, so two concurrent starts of one name can make two executions,
+    # where Step Functions makes one.
     flush = ManifestBuilder(
         Settings(**{**_fields(settings), "step_function_arn": "", "max_wait_seconds": 5}),
         session=_session(moto_url, dynalite.url),
