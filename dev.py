@@ -31,9 +31,11 @@ HATCH_REQUIREMENT = "hatch>=1.16,<2"
 # The installer hatch uses; the demo's environment is built with it directly.
 UV_REQUIREMENT = "uv>=0.5.23"
 # Checkers the tests call as programs. Each lives in its own environment so that its pins never
-# meet the project's: checkov in .tools/checkov, asl-validator (npm) in .tools/node.
+# meet the project's: checkov in .tools/checkov, asl-validator and dynalite (npm) in .tools/node.
 CHECKOV_REQUIREMENT = "checkov>=3.2,<4"
 ASL_VALIDATOR_REQUIREMENT = "asl-validator@^4"
+# A DynamoDB whose conditional writes are atomic, for the manifest builder's race tests.
+DYNALITE_REQUIREMENT = "dynalite@^4"
 COMMANDS = {"demo", "test", "lint", "shell"}
 DEMO_ENV = ROOT / ".venv-demo"
 # The demo's environment: the components, editable, with the command's `local` extra.
@@ -125,8 +127,10 @@ def ensure_test_tools() -> dict[str, str]:
         paths.append(str(checkov.parent))
     node_dir = TOOLS / "node"
     validator = node_dir / "node_modules" / ".bin" / "asl-validator"
-    if not validator.exists() and shutil.which("npm"):
-        print(f"dev.py: installing {ASL_VALIDATOR_REQUIREMENT} into {TOOLS.name}/node/", flush=True)
+    dynalite = validator.with_name("dynalite")
+    if not (validator.exists() and dynalite.exists()) and shutil.which("npm"):
+        wanted = f"{ASL_VALIDATOR_REQUIREMENT} {DYNALITE_REQUIREMENT}"
+        print(f"dev.py: installing {wanted} into {TOOLS.name}/node/", flush=True)
         node_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [
@@ -138,10 +142,11 @@ def ensure_test_tools() -> dict[str, str]:
                 "--prefix",
                 str(node_dir),
                 ASL_VALIDATOR_REQUIREMENT,
+                DYNALITE_REQUIREMENT,
             ],
             check=False,
         )
-    if validator.exists():
+    if validator.exists() or dynalite.exists():
         paths.append(str(validator.parent))
     env["PATH"] = os.pathsep.join([*paths, env.get("PATH", "")])
     return env

@@ -7,6 +7,8 @@ from item sizes as DynamoDB bills them (1 per started KB). The state machine's o
 updates of manifest items are not included (each costs as many units as the item has KB).
 
     python -m benchmarks.manifest_builder.run [--files 2000] [--batch 10] [--max-files 200]
+        [--duplicates 0.1]     # a share of events delivered twice
+        [--sweep]              # batches of 1, 2, 10 messages, with and without duplicates
 """
 
 from __future__ import annotations
@@ -189,12 +191,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         builder = ManifestBuilder(settings, clock=clock)
         counter = RequestCounter()
         builder.store.client.meta.events.register("before-parameter-build.dynamodb", counter)
+        s3_requests: Counter[str] = Counter()
+        builder.s3.meta.events.register(
+            "before-parameter-build.s3",
+            lambda model, **_: s3_requests.update([model.name]),
+        )
         handler.use_builder(builder)
         days = [f"2024-03-{5 + d:02}" for d in range(args.prefixes)]
         messages = [
             message(f"{rng.choice(days)}/part-{i:06}.ndjson", rng.randint(1, 200_000), f"e{i}")
             for i in range(args.files)
         ]
+        # S3 and SQS deliver at least once: the same event again, in another message.
+        again = rng.sample(messages, int(args.files * args.duplicates))
+        messages += [{**m, "messageId": f"{m['messageId']}-again"} for m in again]
+        rng.shuffle(messages)
         context = Context()
         started = time.perf_counter()
         failures = 0
@@ -220,6 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         manifest_sizes = [size for pk, size in sizes.items() if pk.startswith("MANIFEST#")]
         return {
             "files": args.files,
+            "duplicate_events": len(again),
             "messages_per_invocation": args.batch,
             "date_prefixes": args.prefixes,
             "max_files_per_manifest": args.max_files,
@@ -233,6 +245,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "reads_per_file": round(reads / args.files, 3),
             "write_units_per_file": round(units / args.files, 3),
             "requests_by_operation": dict(sorted(counter.by_operation.items())),
+            "s3_requests_per_manifest": {
+                op: round(n / max(manifests, 1), 2) for op, n in sorted(s3_requests.items())
+            },
             "largest_file_item_bytes": max(v for k, v in sizes.items() if k.startswith("FILE#")),
             "largest_manifest_item_bytes": max(manifest_sizes, default=0),
         }
@@ -247,11 +262,35 @@ def main() -> None:
     )
     parser.add_argument("--max-files", type=int, default=200)
     parser.add_argument("--max-bytes", type=int, default=700 * 1000 * 1000)
+    parser.add_argument(
+        "--duplicates", type=float, default=0.0, help="share of events delivered twice"
+    )
     parser.add_argument("--seed", type=int, default=1)
-    result = run(parser.parse_args())
+    parser.add_argument(
+        "--sweep", action="store_true", help="compare batch sizes and duplicate shares"
+    )
+    args = parser.parse_args()
+    if args.sweep:
+        sweep(args)
+        return
+    result = run(args)
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
+
+
+def sweep(args: argparse.Namespace) -> None:
+    """What small batches and duplicate events cost, per file, against the 2-writes aim."""
+    print("messages/invocation  duplicates  writes/file  write units/file  reads/file")
+    for batch in (1, 2, 10):
+        for duplicates in (0.0, 0.2):
+            result = run(
+                argparse.Namespace(**{**vars(args), "batch": batch, "duplicates": duplicates})
+            )
+            print(
+                f"{batch:>19}  {duplicates:>10.0%}  {result['writes_per_file']:>11}"
+                f"  {result['write_units_per_file']:>16}  {result['reads_per_file']:>10}"
+            )
 
 
 if __name__ == "__main__":

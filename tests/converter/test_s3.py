@@ -15,7 +15,13 @@ import pytest
 from moto import mock_aws
 
 from ndjson_parquet.common import Manifest, ManifestFile
-from ndjson_parquet.converter import ConvertOptions, MaxErrorRateExceeded, conform_file, convert
+from ndjson_parquet.converter import (
+    ConversionError,
+    ConvertOptions,
+    MaxErrorRateExceeded,
+    conform_file,
+    convert,
+)
 
 
 @pytest.fixture
@@ -103,3 +109,44 @@ def test_conform_file_on_s3(s3: Any) -> None:
     assert [d.to_type for d in drift] == ["json"]
     assert conform_file(one.output_files[0], unified) is True
     assert [r["a"] for r in _rows(s3, one.output_files[0])] == ["1"]
+
+
+def _versioned_put(s3: Any, key: str, body: bytes) -> ManifestFile:
+    s3.put_bucket_versioning(Bucket="in-bkt", VersioningConfiguration={"Status": "Enabled"})
+    put = s3.put_object(Bucket="in-bkt", Key=key, Body=body)
+    return ManifestFile(
+        bucket="in-bkt",
+        key=key,
+        size=len(body),
+        etag=put["ETag"].strip('"'),
+        version_id=put["VersionId"],
+    )
+
+
+def _manifest(manifest_id: str, *files: ManifestFile) -> Manifest:
+    return Manifest.build(manifest_id, "2024-03-01", list(files), datetime(2024, 3, 1, tzinfo=UTC))
+
+
+def test_each_manifest_reads_the_version_it_names(s3: Any) -> None:
+    first = _versioned_put(s3, "2024-03-01/a.ndjson", b'{"v":1}\n{"v":2}\n')
+    second = _versioned_put(s3, "2024-03-01/a.ndjson", b'{"v":3}\n')
+    # Both manifests are converted after the overwrite.
+    old = convert(_manifest("m-old", first), "s3://out-bkt/o")
+    new = convert(_manifest("m-new", second), "s3://out-bkt/o")
+
+    assert [r["v"] for r in _rows(s3, old.output_files[0])] == [1, 2]
+    assert [r["v"] for r in _rows(s3, new.output_files[0])] == [3]
+
+
+def test_an_unversioned_object_overwritten_after_its_manifest_fails_clearly(s3: Any) -> None:
+    recorded = _put(s3, "2024-03-01/a.ndjson", b'{"v":1}\n')
+    _put(s3, "2024-03-01/a.ndjson", b'{"v":2}\n')
+
+    with pytest.raises(ConversionError, match=r"a\.ndjson changed after its manifest") as failed:
+        convert(_manifest("m-1", recorded), "s3://out-bkt/o")
+    assert recorded.etag in str(failed.value)
+    assert _keys(s3, "out-bkt") == []
+    # The manifest of the new version reads it.
+    current = _put(s3, "2024-03-01/a.ndjson", b'{"v":2}\n')
+    done = convert(_manifest("m-2", current), "s3://out-bkt/o")
+    assert [r["v"] for r in _rows(s3, done.output_files[0])] == [2]

@@ -166,6 +166,7 @@ _BOTO3_ACTIONS = {
     "put_object": "s3:PutObject",
     "get_object": "s3:GetObject",
     "head_object": "s3:GetObject",
+    "delete_object": "s3:DeleteObject",
     "start_execution": "states:StartExecution",
     "describe_execution": "states:DescribeExecution",
 }
@@ -231,7 +232,42 @@ def test_glue_role_covers_the_converters_s3_calls() -> None:
         for operation in re.findall(r"get_paginator\(\s*[\"']([a-z_0-9]+)[\"']", text):
             if operation in _CONVERTER_S3_ACTIONS:
                 called.add(_CONVERTER_S3_ACTIONS[operation])
-    assert {"s3:GetObject", "s3:PutObject"} <= called
+        if ".get_object(" in text and '"VersionId"' in text:
+            called.add("s3:GetObjectVersion")  # GetObject of a given version
+    assert {"s3:GetObject", "s3:PutObject", "s3:GetObjectVersion"} <= called
     document = load_module(IAM).data_source("aws_iam_policy_document", "glue")
     granted = {a for s in policy_statements(document) for a in s["actions"]}
     assert called <= granted, f"not granted to the Glue role: {sorted(called - granted)}"
+
+
+def _all_statements() -> dict[str, list[dict[str, Any]]]:
+    return {
+        name: policy_statements(document)
+        for name, document in load_module(IAM).data["aws_iam_policy_document"].items()
+    }
+
+
+def test_every_kms_grant_is_limited_to_the_services_that_use_the_key() -> None:
+    kms = [
+        (name, s)
+        for name, statements in _all_statements().items()
+        for s in statements
+        if any(a.startswith("kms:") for a in s["actions"])
+    ]
+    assert {name for name, _ in kms} == {"manifest_cutting", "glue", "state_machine"}
+    for name, statement in kms:
+        via = [c for c in statement.get("condition", []) if c["variable"] == "kms:ViaService"]
+        assert via, f"{name}/{statement['sid']} has no kms:ViaService condition"
+        assert all(v.endswith(".${local.region}.amazonaws.com") for v in via[0]["values"])
+
+
+def test_the_functions_never_encrypt() -> None:
+    """DynamoDB uses data keys on the functions' behalf; nothing in them calls kms:Encrypt."""
+    granted = {a for s in _all_statements()["manifest_cutting"] for a in s["actions"]}
+    assert "kms:Encrypt" not in granted
+    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= granted
+
+
+def test_the_glue_role_reads_input_versions_only_from_the_input() -> None:
+    [statement] = [s for s in _all_statements()["glue"] if "s3:GetObjectVersion" in s["actions"]]
+    assert statement["resources"] == ["${local.input_objects}"]

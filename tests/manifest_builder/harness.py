@@ -165,6 +165,14 @@ class World:
         """Execution name → when it took its conversion slot."""
         [slots] = self.items("SLOTS")
         return dict(slots["holders"])
+    def manifest_keys(self) -> list[str]:
+        """Every key in the manifest bucket (published and staged documents)."""
+        listing = self.s3.list_objects_v2(Bucket=MANIFEST_BUCKET)
+        return sorted(o["Key"] for o in listing.get("Contents", []))
+
+    def published_documents(self) -> list[str]:
+        """The s3:// paths of documents in the folders readers list (`dt=<date>/`)."""
+        return [f"s3://{MANIFEST_BUCKET}/{k}" for k in self.manifest_keys() if "/dt=" in k]
 
     def executions(self) -> list[dict[str, Any]]:
         return list(self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"])

@@ -13,7 +13,7 @@ from ndjson_parquet.manifest_builder.starter import Starter
 from tests.manifest_builder.harness import FakeContext, World, s3_body, s3_record
 
 
-class Crash(Exception):
+class Crash(BaseException):
     """Stands for the Lambda runtime killing an invocation."""
 
 
@@ -253,30 +253,34 @@ def test_a_held_lease_blocks_others_until_it_expires(world: World) -> None:
     assert lock.acquire(store, "2024-03-05", 30, world.clock) is not None
 
 
-def test_a_crash_before_the_document_is_written_leaves_nothing_half_done(
+def test_a_crash_before_the_journal_leaves_nothing_half_done(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builder = world.builder(max_files=2)
+    put = builder.s3.put_object
 
-    def die(**_: Any) -> Any:
+    def die_after_staging(**kwargs: Any) -> Any:
+        put(**kwargs)
         raise Crash
 
-    monkeypatch.setattr(builder.s3, "put_object", die)
+    monkeypatch.setattr(builder.s3, "put_object", die_after_staging)
     with monkeypatch.context() as patch:
         patch.setattr(lock.Lease, "release", lambda self: None)
         with pytest.raises(Crash):
             deliver(builder, ("2024-03-05/a.ndjson", 1), ("2024-03-05/b.ndjson", 1))
     [batch] = world.items("BATCH#")
-    abandoned = batch["inflight_manifest_id"]
+    assert "inflight_manifest_id" not in batch
+    [staged] = world.manifest_keys()
+    assert "/dt=" not in staged  # a staged list, in no folder readers list
 
     world.clock.advance(3600)
     summary = world.builder(max_files=2).flush()
 
-    # The journal named a manifest without a document: no file was in it; a new one is cut.
     assert summary["manifests_created"] == 1
     [manifest] = world.manifests()
-    assert manifest["manifest_id"] != abandoned
+    assert manifest["manifest_id"] not in staged
     assert_each_file_in_one_manifest(world)
+    assert world.published_documents() == [manifest["manifest_path"]]
     [batch] = world.items("BATCH#")
     assert "inflight_manifest_id" not in batch
 

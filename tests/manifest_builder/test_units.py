@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -11,8 +12,10 @@ from hypothesis import strategies as st
 
 from ndjson_parquet.common.settings import Defaults
 from ndjson_parquet.manifest_builder.date_prefix import date_prefix
+from ndjson_parquet.manifest_builder.events import parse_body
 from ndjson_parquet.manifest_builder.selection import PendingFile, select
 from ndjson_parquet.manifest_builder.settings import Settings, SettingsError
+from tests.manifest_builder.harness import s3_body, s3_record
 
 EVENT_TIME = datetime(2030, 1, 2, 23, 30, tzinfo=UTC)
 
@@ -132,3 +135,47 @@ def test_bad_settings_are_named(name: str, value: str) -> None:
     environ = {"TRACKING_TABLE": "t", "MANIFEST_BUCKET": "m", name: value}
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(environ)
+
+
+def _notification_with_version(version: object) -> str:
+    record = s3_record("2024-03-05/a.ndjson", 3, etag="e1")
+    if version is not _ABSENT:
+        record["s3"]["object"]["versionId"] = version
+    return s3_body(record)
+
+
+_ABSENT = object()
+
+
+@pytest.mark.parametrize(
+    ("version", "recorded"),
+    [("3HL4kqtJlcpXroDTDmJ", "3HL4kqtJlcpXroDTDmJ"), (_ABSENT, None), (None, None), ("null", None)],
+)
+def test_the_version_id_of_a_notification(version: object, recorded: str | None) -> None:
+    [created] = parse_body(_notification_with_version(version)).created
+    assert created.version_id == recorded
+    assert created.etag == "e1"
+
+
+def test_the_version_id_of_an_eventbridge_event() -> None:
+    event = {
+        "version": "0",
+        "id": "1",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2024-03-05T11:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": "input-bucket"},
+            "object": {"key": "a.ndjson", "size": 5, "etag": "abc", "version-id": "v7"},
+            "request-id": "R",
+            "requester": "123456789012",
+            "source-ip-address": "1.2.3.4",
+            "reason": "PutObject",
+        },
+    }
+    [created] = parse_body(json.dumps(event)).created
+    assert created.version_id == "v7"

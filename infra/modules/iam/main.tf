@@ -101,9 +101,10 @@ data "aws_iam_policy_document" "manifest_cutting" {
     resources = local.table_arns
   }
 
+  # DynamoDB encrypts and decrypts with data keys; the functions themselves never encrypt.
   statement {
     sid       = "TrackingTableKey"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
     condition {
       test     = "StringEquals"
@@ -112,9 +113,11 @@ data "aws_iam_policy_document" "manifest_cutting" {
     }
   }
 
+  # A cut stages its list, publishes the document and deletes the staged list; a resumed cut
+  # re-reads what was staged.
   statement {
     sid       = "ManifestDocuments"
-    actions   = ["s3:PutObject", "s3:GetObject"] # a resumed cut re-reads what it wrote
+    actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
     resources = [local.manifest_objects]
   }
 
@@ -230,6 +233,13 @@ data "aws_iam_policy_document" "glue" {
     resources = [local.input_objects, local.manifest_objects]
   }
 
+  # The converter reads exactly the input version a manifest names (GetObject with VersionId).
+  statement {
+    sid       = "ReadInputVersions"
+    actions   = ["s3:GetObjectVersion"]
+    resources = [local.input_objects]
+  }
+
   # Without ListBucket a missing object reads as 403 instead of 404.
   statement {
     sid     = "ListPipelineBuckets"
@@ -287,11 +297,17 @@ data "aws_iam_policy_document" "glue" {
     resources = local.glue_log_group_arns
   }
 
-  # The security configuration encrypts logs and bookmarks with the deployment's key.
+  # The security configuration encrypts the job's logs (and bookmarks, which the job does not
+  # use) with the deployment's key: only CloudWatch Logs and Glue use it on the role's behalf.
   statement {
     sid       = "SecurityConfigurationKey"
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["logs.${local.region}.amazonaws.com", "glue.${local.region}.amazonaws.com"]
+    }
   }
 
   statement {

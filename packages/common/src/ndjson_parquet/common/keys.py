@@ -230,6 +230,8 @@ class FileAttr:
     BUCKET: Final = "bucket"
     KEY: Final = "key"
     ETAG: Final = "etag"
+    # The S3 version the event announced (versioned buckets only).
+    VERSION_ID: Final = "version_id"
     SIZE: Final = "size"
     SEQUENCER: Final = "sequencer"
     DATE_PREFIX: Final = "date_prefix"

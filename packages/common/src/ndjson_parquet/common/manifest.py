@@ -22,7 +22,12 @@ class ManifestError(ValueError):
 
 
 class ManifestFile(BaseModel):
-    """One input object."""
+    """One input object version.
+
+    `version_id` is the S3 version the event announced (versioned buckets); readers fetch
+    exactly that version. Without it they read the key on the condition that its ETag is
+    still `etag`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -30,6 +35,7 @@ class ManifestFile(BaseModel):
     key: Annotated[str, Field(min_length=1, max_length=1024)]
     size: Annotated[int, Field(ge=0)]
     etag: Annotated[str, Field(min_length=1)]
+    version_id: Annotated[str | None, Field(min_length=1, max_length=1024)] = None
 
     @property
     def uri(self) -> str:
@@ -96,7 +102,8 @@ class Manifest(BaseModel):
             raise ManifestError(f"invalid manifest {source}: {problems}") from None
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=None)
+        # Without versions the document is the one readers of the first layout know.
+        return self.model_dump_json(indent=None, exclude_none=True)
 
     def s3_key(self, prefix: str = "manifests") -> str:
         """Where the manifest document is stored in the manifest bucket."""

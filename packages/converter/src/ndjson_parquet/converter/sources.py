@@ -35,6 +35,8 @@ class Source:
     size: int | None = None
     # An identity that changes when the content changes (S3 ETag) if known without reading.
     etag: str | None = None
+    # The S3 version a manifest names: exactly that version is read.
+    version_id: str | None = None
 
     @property
     def compression(self) -> str | None:
@@ -58,7 +60,7 @@ def is_manifest(sources: object) -> TypeGuard[Manifest]:
 def resolve_sources(sources: Manifest | Sequence[str | os.PathLike[str]]) -> list[Source]:
     """The input files of a manifest or of a list of locations, in order."""
     if is_manifest(sources):
-        return [Source(f.uri, f.size, f.etag) for f in sources.files]
+        return [Source(f.uri, f.size, f.etag, f.version_id) for f in sources.files]
     out = []
     for s in cast("Sequence[str | os.PathLike[str]]", sources):
         loc = os.fspath(s)
@@ -162,7 +164,7 @@ def iter_chunks(
 
     A leading UTF-8 BOM is removed; the last line may lack its newline.
     """
-    raw, _ = storage.open_input(source.location)
+    raw, _ = storage.open_input(source.location, version_id=source.version_id, etag=source.etag)
     counted = _Hashing(raw, digest)
     stream: Any = counted
     if source.compression:

@@ -11,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ndjson_parquet.converter.errors import ConversionError
+
 if TYPE_CHECKING:
     from ndjson_parquet.common import S3Uri
 
@@ -55,14 +57,44 @@ def read_bytes(location: str) -> bytes:
     return Path(location).read_bytes()
 
 
-def open_input(location: str) -> tuple[IO[bytes], int | None]:
-    """A raw (still compressed) byte stream and its size if known."""
+class ObjectChangedError(ConversionError):
+    """An S3 object no longer holds the version a manifest recorded."""
+
+
+def open_input(
+    location: str, *, version_id: str | None = None, etag: str | None = None
+) -> tuple[IO[bytes], int | None]:
+    """A raw (still compressed) byte stream and its size if known.
+
+    For S3, `version_id` reads exactly that version; without one, `etag` makes the read
+    conditional (If-Match), so an object overwritten since its manifest was made fails with
+    ObjectChangedError instead of converting the new bytes in the old one's place.
+    """
     if is_s3(location):
         uri = _s3_uri(location)
-        resp = s3_client().get_object(Bucket=uri.bucket, Key=uri.key)
+        exact: dict[str, str] = {}
+        if version_id:
+            exact["VersionId"] = version_id
+        elif etag:
+            exact["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
+        try:
+            resp = s3_client().get_object(Bucket=uri.bucket, Key=uri.key, **exact)
+        except Exception as exc:
+            if _error_code(exc) in ("PreconditionFailed", "412"):
+                raise ObjectChangedError(
+                    f"{location} changed after its manifest was made (ETag is no longer "
+                    f"{etag}): its new version is converted with its own manifest; version "
+                    "the input bucket to convert every version"
+                ) from exc
+            raise
         return resp["Body"], int(resp.get("ContentLength", 0))
     path = Path(location)
     return path.open("rb"), path.stat().st_size
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
 
 
 def size_of(location: str) -> int:

@@ -1,23 +1,29 @@
 """Cutting manifests out of a date prefix's pending files, under the prefix's lease.
 
-Every cut follows the same journaled steps, so that whoever holds the lease next can finish a
-cut that died half-way:
+Every cut follows the same journaled steps, so that whoever comes next can finish a cut that
+died half-way, and so that a cut whose holder lost the race leaves nothing behind:
 
-1. journal: the batch item records the manifest id (only if no other cut is in flight);
-2. write the manifest document to S3: it is the journal's file list (so the batch item stays
-   small and every write to it costs one write unit);
-3. flip each file pending → manifested (condition: still pending, or already flipped by this
-   very manifest), which takes it off the pending index; if a file was taken meanwhile by
-   another manifest (seen on a stale index), rewrite the document without it;
-4. put the manifest item (status manifested, listed under gsi2) if it does not exist;
-5. on the batch item, subtract the files from the hint and clear the journal (condition: the
-   journal names this manifest).
+1. stage: write the candidate file list to a staging key (documents.py), outside the folders
+   readers list;
+2. journal (the claim): the batch item records the manifest id, only if no other cut is in
+   flight. Only the one cut that wins this conditional write may take files; a loser deletes
+   its staged list and finishes the journaled cut instead;
+3. flip each candidate pending → manifested (condition: still pending, or already this very
+   manifest's), which takes it off the pending index. A file taken by another manifest (seen
+   on a stale index) is left out; whoever flips for a manifest gets the same outcome per
+   file, since a flipped file never changes hands again;
+4. publish the document (the flipped files) under `dt=<date>/`: only now is it a manifest;
+5. put the manifest item (status manifested, listed under gsi2) if it does not exist;
+6. settle: on the batch item, subtract the files from the hint and clear the journal
+   (condition: the journal names this manifest), then delete the staged list.
 
-A successor finding a journal reads the document; without one, nothing was flipped yet and it
-just clears the journal.
+Because the list is staged before the journal names it and deleted only after the journal has
+moved on, a journal always has its list: a successor finishing it never guesses. A holder
+paused past its lease (anywhere in these steps) and resumed can only repeat a journaled cut's
+idempotent steps, or lose the claim of step 2; it never publishes files another manifest owns.
 
-No step depends on the lease for correctness: every write is conditional, so a holder whose
-lease ran out can only repeat work, never put a file into two manifests.
+The lease keeps concurrent invocations from doing the same work twice; correctness never
+depends on it.
 
 Why single-item writes and not TransactWriteItems: the journal already makes a cut
 all-or-nothing, and a transactional write costs two write units per item where a plain
@@ -46,16 +52,15 @@ from ndjson_parquet.common.keys import (
     pending_partition,
     status_gsi2,
 )
-from ndjson_parquet.common.manifest import Manifest, manifest_s3_key, new_manifest_id
+from ndjson_parquet.common.manifest import Manifest, new_manifest_id
 from ndjson_parquet.common.status import Status
 from ndjson_parquet.manifest_builder.clock import Clock, iso, parse_iso
+from ndjson_parquet.manifest_builder.documents import Documents
 from ndjson_parquet.manifest_builder.lock import acquire
 from ndjson_parquet.manifest_builder.selection import PendingFile, select
 from ndjson_parquet.manifest_builder.settings import Settings
 from ndjson_parquet.manifest_builder.store import (
-    Item,
     Store,
-    error_code,
     is_condition_failure,
     to_dynamo,
 )
@@ -84,6 +89,7 @@ class Cutter:
         self._s3 = s3
         self._settings = settings
         self._clock = clock
+        self._documents = Documents(s3, settings.manifest_bucket, settings.manifest_prefix)
 
     # --- entry points -------------------------------------------------------------------
 
@@ -140,8 +146,9 @@ class Cutter:
         made: list[CutManifest] = []
         try:
             batch = self._store.get(BatchKey(date_prefix).as_key()) or {}
-            if batch.get(BatchAttr.INFLIGHT_MANIFEST_ID):
-                finished = self._finish_journal(date_prefix, batch)
+            inflight = batch.get(BatchAttr.INFLIGHT_MANIFEST_ID)
+            if inflight:
+                finished = self._finish_journal(date_prefix, str(inflight))
                 if finished:
                     made.append(finished)
             while not should_stop():
@@ -175,6 +182,7 @@ class Cutter:
             [f.to_manifest_file() for f in files],
             created_at=now,
         )
+        self._documents.stage(manifest)
         try:
             self._store.client.update_item(
                 TableName=self._store.table,
@@ -186,50 +194,34 @@ class Cutter:
             )
         except ClientError as exc:
             if not is_condition_failure(exc):
-                raise
-            # Another holder (whose lease we outlived) journaled a cut: finish that one first.
+                raise  # the staged list stays: the journal may name it after all
+            # Another holder (whose lease we outlived, or who outlived ours) journaled a cut:
+            # ours never will be, and that one is finished first.
+            self._documents.discard_staged(manifest.manifest_id)
             batch = self._store.get(BatchKey(date_prefix).as_key()) or {}
-            return self._finish_journal(date_prefix, batch) if batch else None
-        self._write_document(manifest)
+            inflight = batch.get(BatchAttr.INFLIGHT_MANIFEST_ID)
+            return self._finish_journal(date_prefix, str(inflight)) if inflight else None
         return self._complete(manifest)
 
-    def _finish_journal(self, date_prefix: str, batch: Item) -> CutManifest | None:
-        manifest_id = str(batch[BatchAttr.INFLIGHT_MANIFEST_ID])
+    def _finish_journal(self, date_prefix: str, manifest_id: str) -> CutManifest | None:
         logger.info("finishing the in-flight manifest %s of %s", manifest_id, date_prefix)
-        manifest = self._read_document(manifest_id, date_prefix)
-        if manifest is None:  # died before writing it: no file was flipped
+        manifest = self._documents.read_staged(manifest_id, date_prefix)
+        if manifest is None:
+            # Finished or abandoned since the journal was read (the list goes only after the
+            # journal moved on), or journaled by a version that staged nothing and died before
+            # its document: there is nothing to flip.
             self._clear_journal(date_prefix, manifest_id)
             return None
         return self._complete(manifest)
 
     # --- the journaled steps ------------------------------------------------------------
 
-    def _document_key(self, manifest_id: str, date_prefix: str) -> str:
-        return manifest_s3_key(manifest_id, date_prefix, self._settings.manifest_prefix)
-
-    def _write_document(self, manifest: Manifest) -> None:
-        self._s3.put_object(
-            Bucket=self._settings.manifest_bucket,
-            Key=self._document_key(manifest.manifest_id, manifest.date_prefix),
-            Body=manifest.to_json().encode(),
-            ContentType="application/json",
-        )
-
-    def _read_document(self, manifest_id: str, date_prefix: str) -> Manifest | None:
-        key = self._document_key(manifest_id, date_prefix)
-        try:
-            body = self._s3.get_object(Bucket=self._settings.manifest_bucket, Key=key)["Body"]
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404"):
-                return None
-            raise
-        return Manifest.from_json(body.read(), f"s3://{self._settings.manifest_bucket}/{key}")
-
     def _complete(self, manifest: Manifest) -> CutManifest | None:
-        candidates = [PendingFile(f.bucket, f.key, f.etag, f.size) for f in manifest.files]
+        candidates = [PendingFile.from_manifest_file(f) for f in manifest.files]
         flipped = self._flip(manifest.manifest_id, candidates)
         if not flipped:
             self._clear_journal(manifest.date_prefix, manifest.manifest_id)
+            self._documents.discard_staged(manifest.manifest_id)
             return None
         if len(flipped) < len(candidates):
             manifest = Manifest.build(
@@ -238,12 +230,12 @@ class Cutter:
                 [f.to_manifest_file() for f in flipped],
                 created_at=manifest.created_at,
             )
-            self._write_document(manifest)
-        key = self._document_key(manifest.manifest_id, manifest.date_prefix)
-        path = f"s3://{self._settings.manifest_bucket}/{key}"
-        if not self._commit(manifest, path):
-            return None
-        return CutManifest(manifest, path)
+        self._documents.publish(manifest)
+        path = self._documents.path(manifest)
+        created = self._commit(manifest, path)
+        self._documents.discard_staged(manifest.manifest_id)
+        # A manifest this holder did not create is started by its creator or by the flush.
+        return CutManifest(manifest, path) if created else None
 
     def _flip(self, manifest_id: str, candidates: list[PendingFile]) -> list[PendingFile]:
         """Mark files as taken by the manifest; returns those that are now in it."""
@@ -305,7 +297,7 @@ class Cutter:
             ManifestAttr.FILE_COUNT: manifest.file_count,
             ManifestAttr.TOTAL_BYTES: manifest.total_bytes,
             # Also in the document; kept on the item for the operator (see the README's cost).
-            ManifestAttr.FILES: [f.model_dump() for f in manifest.files],
+            ManifestAttr.FILES: [f.model_dump(exclude_none=True) for f in manifest.files],
             ManifestAttr.MANIFEST_PATH: path,
             ManifestAttr.CREATED_AT: iso(manifest.created_at),
             ManifestAttr.UPDATED_AT: now,
@@ -322,43 +314,36 @@ class Cutter:
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-            created = False  # put by a holder that died before settling the batch
-        if not self._settle(manifest, clear_journal=True) and created:
-            # Our journal was cleared by a successor that found no document yet (our lease had
-            # run out); the files are in our manifest all the same: count them out.
-            self._settle(manifest, clear_journal=False)
-        # A manifest this holder did not create is started by its creator or by the flush.
+            created = False  # put by another holder finishing the same journal
+        self._settle(manifest)
         return created
 
-    def _settle(self, manifest: Manifest, *, clear_journal: bool) -> bool:
-        """Subtract the manifest from the batch hint (and clear its journal, if it names it)."""
-        names = {"#files": BatchAttr.PENDING_FILES, "#bytes": BatchAttr.PENDING_BYTES}
-        values: dict[str, Any] = {
-            ":minus_files": -manifest.file_count,
-            ":minus_bytes": -manifest.total_bytes,
-        }
-        expression = "ADD #files :minus_files, #bytes :minus_bytes"
-        condition: dict[str, str] = {}
-        if clear_journal:
-            names["#id"] = BatchAttr.INFLIGHT_MANIFEST_ID
-            values[":id"] = manifest.manifest_id
-            expression += " REMOVE #id"
-            condition["ConditionExpression"] = "#id = :id"
+    def _settle(self, manifest: Manifest) -> None:
+        """Subtract the manifest from the batch hint and clear its journal, once: whoever
+        clears the journal subtracts."""
         try:
             self._store.client.update_item(
                 TableName=self._store.table,
                 Key=to_dynamo(BatchKey(manifest.date_prefix).as_key()),
-                UpdateExpression=expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_dynamo(values),
-                **condition,
+                UpdateExpression="ADD #files :minus_files, #bytes :minus_bytes REMOVE #id",
+                ConditionExpression="#id = :id",
+                ExpressionAttributeNames={
+                    "#files": BatchAttr.PENDING_FILES,
+                    "#bytes": BatchAttr.PENDING_BYTES,
+                    "#id": BatchAttr.INFLIGHT_MANIFEST_ID,
+                },
+                ExpressionAttributeValues=to_dynamo(
+                    {
+                        ":minus_files": -manifest.file_count,
+                        ":minus_bytes": -manifest.total_bytes,
+                        ":id": manifest.manifest_id,
+                    }
+                ),
             )
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
             logger.info("the journal of %s was settled by another holder", manifest.manifest_id)
-            return False
-        return True
 
     def _clear_journal(self, date_prefix: str, manifest_id: str) -> None:
         try:

@@ -12,7 +12,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from ndjson_parquet.common.keys import (
     BATCHES_PK,
@@ -131,7 +130,7 @@ class ManifestBuilder:
         """Update each group's hint once; cut and start manifests for full groups.
 
         A failing hint update raises (the whole batch is retried, and its duplicates still
-        reach here); a failing cut only logs: the journal and the flush finish it.
+        reach here); a failing cut or start only logs: the journal and the flush finish it.
         """
         for prefix, group in invocation.groups.items():
             hint = add_to_batch(self.store, prefix, group.files, group.size, iso(self.clock()))
@@ -142,7 +141,7 @@ class ManifestBuilder:
                 continue
             try:
                 cut = self.cutter.cut_if_full(prefix, should_stop)
-            except ClientError:
+            except Exception:  # one failed cut must not fail the batch: the journal has it
                 logger.exception("cutting manifests for %s failed; the flush will finish", prefix)
                 invocation.counts.cut_errors += 1
                 continue
@@ -175,7 +174,7 @@ class ManifestBuilder:
             # Queued by creation time, so that the oldest manifest starts first.
             if self.admission.enqueue(manifest_id, created_at):
                 counts.manifests_queued += 1
-        except ClientError:
+        except Exception:  # one failed enqueue must not fail the batch: the flush queues it
             logger.exception("queueing %s failed; the flush will queue it", manifest_id)
 
     def admit(
@@ -189,7 +188,7 @@ class ManifestBuilder:
             return
         try:
             admitted = self.admission.admit(should_stop, reconcile)
-        except ClientError:
+        except Exception:  # never fails the batch: the next run admits them
             logger.exception("admitting queued manifests failed; the next run admits them")
             counts.start_failures += 1
             return
@@ -228,7 +227,7 @@ class ManifestBuilder:
                 continue
             try:
                 cut = self.cutter.flush(prefix, should_stop)
-            except ClientError:
+            except Exception:  # the next prefix still gets its turn
                 logger.exception("flushing %s failed", prefix)
                 counts.cut_errors += 1
                 continue

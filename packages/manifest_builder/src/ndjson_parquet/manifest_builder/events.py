@@ -22,6 +22,8 @@ class _Object(BaseModel):
     key: str
     size: NonNegativeInt | None = None
     eTag: str | None = None
+    # Present (not null) when the bucket is versioned.
+    versionId: str | None = None
     sequencer: str | None = None
 
 
@@ -59,9 +61,12 @@ class ObjectCreated:
     bucket: str
     key: str
     size: int
+    # What names the content (the ETag, or the sequencer when a notification lacks it).
     etag: str
     sequencer: str | None
     event_time: datetime
+    # The S3 version id in a versioned bucket, which readers then fetch exactly.
+    version_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +75,17 @@ class ParsedBody:
     ignored: list[str]  # why parts of the body were skipped, for the log
 
 
-def _version_id(etag: str | None, sequencer: str | None, where: str) -> str:
+def _content_id(etag: str | None, sequencer: str | None, where: str) -> str:
     # The ETag names the content; the sequencer stands in when a notification lacks it.
     version = (etag or "").strip('"') or (sequencer or "")
     if not version:
         raise BadMessage(f"{where}: neither eTag nor sequencer")
     return version
+
+
+def _version(version_id: str | None) -> str | None:
+    # An unversioned bucket's objects have the version "null" (as in GetObject's answer).
+    return version_id if version_id and version_id != "null" else None
 
 
 def _problems(exc: ValidationError) -> str:
@@ -103,9 +113,10 @@ def _from_records(data: dict[str, Any]) -> ParsedBody:
                 bucket=record.s3.bucket.name,
                 key=decode_event_key(obj.key),
                 size=obj.size,
-                etag=_version_id(obj.eTag, obj.sequencer, obj.key),
+                etag=_content_id(obj.eTag, obj.sequencer, obj.key),
                 sequencer=obj.sequencer,
                 event_time=record.eventTime,
+                version_id=_version(obj.versionId),
             )
         )
     return ParsedBody(created, ignored)
@@ -124,9 +135,10 @@ def _from_eventbridge(data: dict[str, Any]) -> ParsedBody:
         # EventBridge sends the key URL-encoded like S3 notifications do.
         key=decode_event_key(obj.key),
         size=int(obj.size),
-        etag=_version_id(obj.etag, obj.sequencer, obj.key),
+        etag=_content_id(obj.etag, obj.sequencer, obj.key),
         sequencer=obj.sequencer,
         event_time=model.time,
+        version_id=_version(obj.version_id),
     )
     return ParsedBody([created], [])
 

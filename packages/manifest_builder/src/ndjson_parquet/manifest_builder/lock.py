@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 
@@ -10,6 +11,8 @@ from botocore.exceptions import ClientError
 from ndjson_parquet.common.keys import LockAttr, LockKey, TableAttr
 from ndjson_parquet.manifest_builder.clock import Clock
 from ndjson_parquet.manifest_builder.store import Store, is_condition_failure, to_dynamo
+
+logger = logging.getLogger(__name__)
 
 
 def _expires_at(lease_until: float) -> int:
@@ -57,7 +60,8 @@ class Lease:
         return True
 
     def release(self) -> None:
-        """Give the lease up (only if still ours)."""
+        """Give the lease up (only if still ours). Never raises: an unreleased lease just
+        runs out, and the error must not hide the one that ended the holder's work."""
         try:
             self._store.client.delete_item(
                 TableName=self._store.table,
@@ -68,7 +72,7 @@ class Lease:
             )
         except ClientError as exc:
             if not is_condition_failure(exc):
-                raise
+                logger.warning("releasing the lease %s failed: %s", self.key.pk, exc)
 
 
 def acquire(store: Store, date_prefix: str, ttl_seconds: int, clock: Clock) -> Lease | None:

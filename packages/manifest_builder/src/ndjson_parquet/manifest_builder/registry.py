@@ -57,6 +57,8 @@ def register(
     }
     if obj.sequencer:
         item[FileAttr.SEQUENCER] = obj.sequencer
+    if obj.version_id:
+        item[FileAttr.VERSION_ID] = obj.version_id
     try:
         store.client.put_item(
             TableName=store.table,

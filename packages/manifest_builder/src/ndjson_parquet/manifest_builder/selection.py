@@ -19,6 +19,7 @@ class PendingFile:
     etag: str
     size: int
     registered_at: str = ""
+    version_id: str | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> PendingFile:
@@ -28,6 +29,7 @@ class PendingFile:
             etag=str(item[FileAttr.ETAG]),
             size=int(item[FileAttr.SIZE]),
             registered_at=str(item.get(FileAttr.REGISTERED_AT, "")),
+            version_id=item.get(FileAttr.VERSION_ID),
         )
 
     @property
@@ -35,7 +37,17 @@ class PendingFile:
         return FileKey(self.bucket, self.key, self.etag)
 
     def to_manifest_file(self) -> ManifestFile:
-        return ManifestFile(bucket=self.bucket, key=self.key, size=self.size, etag=self.etag)
+        return ManifestFile(
+            bucket=self.bucket,
+            key=self.key,
+            size=self.size,
+            etag=self.etag,
+            version_id=self.version_id,
+        )
+
+    @classmethod
+    def from_manifest_file(cls, f: ManifestFile) -> PendingFile:
+        return cls(f.bucket, f.key, f.etag, f.size, version_id=f.version_id)
 
 
 @dataclass(frozen=True, slots=True)

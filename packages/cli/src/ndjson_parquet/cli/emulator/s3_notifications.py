@@ -2,9 +2,11 @@
 
 moto (at least 5.2.5) leaves out fields that every AWS notification carries (see "Event message
 structure" in the S3 user guide): `userIdentity`, `requestParameters`, `responseElements`,
-`s3.bucket.ownerIdentity` and `s3.object.sequencer`. Powertools' `S3Model` requires the first
-four, so the manifest builder rightly rejects moto's messages as malformed. `apply()` wraps
-moto's event builder to add them; `missing_fields()` tells whether moto still needs it.
+`s3.bucket.ownerIdentity` and `s3.object.sequencer`, and, in a versioned bucket,
+`s3.object.versionId` (the manifest builder records it so that the converter reads exactly that
+version). Powertools' `S3Model` requires the first four, so the manifest builder rightly rejects
+moto's messages as malformed. `apply()` wraps moto's event builder to add them;
+`missing_fields()` tells whether moto still needs it.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def _notifications_module() -> Any:
     return notifications
 
 
-def missing_fields(record: dict[str, Any]) -> list[str]:
-    """Fields AWS always sends that `record` (one entry of `Records`) lacks."""
+def missing_fields(record: dict[str, Any], *, versioned: bool = False) -> list[str]:
+    """Fields AWS always sends (`versioned`: for an object of a versioned bucket) that
+    `record` (one entry of `Records`) lacks."""
     missing = [
         k for k in ("userIdentity", "requestParameters", "responseElements") if k not in record
     ]
@@ -41,10 +44,19 @@ def missing_fields(record: dict[str, Any]) -> list[str]:
         missing.append("s3.bucket.ownerIdentity")
     if "sequencer" not in s3.get("object", {}):
         missing.append("s3.object.sequencer")
+    if versioned and not s3.get("object", {}).get("versionId"):
+        missing.append("s3.object.versionId")
     return missing
 
 
-def _complete(event: dict[str, Any]) -> dict[str, Any]:
+def _version_id(key: Any) -> str | None:
+    # moto's keys of an unversioned bucket have no version id (AWS: the version "null",
+    # which notifications leave out).
+    version = getattr(key, "version_id", None)
+    return str(version) if version and version != "null" else None
+
+
+def _complete(event: dict[str, Any], key: Any = None) -> dict[str, Any]:
     for record in event.get("Records", []):
         record.setdefault("userIdentity", {"principalId": _PRINCIPAL})
         record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
@@ -58,6 +70,9 @@ def _complete(event: dict[str, Any]) -> dict[str, Any]:
         s3.setdefault("bucket", {}).setdefault("ownerIdentity", {"principalId": _PRINCIPAL})
         # S3's sequencer orders events of one key; hex, compared after left-padding.
         s3.setdefault("object", {}).setdefault("sequencer", f"{number:018X}")
+        version = _version_id(key)
+        if version:
+            s3["object"].setdefault("versionId", version)
     return event
 
 
@@ -69,8 +84,10 @@ def apply() -> None:
         return
     original: Callable[..., dict[str, Any]] = current
 
-    def _get_s3_event(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        return _complete(original(*args, **kwargs))
+    def _get_s3_event(
+        event_name: str, bucket: Any, key: Any, *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        return _complete(original(event_name, bucket, key, *args, **kwargs), key)
 
     setattr(_get_s3_event, _MARK, original)
     module._get_s3_event = _get_s3_event
