@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ndjson_parquet.converter.errors import ConversionError
+from ndjson_parquet.converter.names import key_of
 from ndjson_parquet.converter.schema import (
     EMPTY_STRUCT_KEY,
     NULL_ONLY_KEY,
@@ -42,14 +43,20 @@ def _dump(value: Any) -> str:
 
 
 def _python_value(value: Any, field: pa.Field) -> Any:
-    """Mark the JSON-text parts of a value read back from Arrow so they are embedded raw."""
+    """Mark the JSON-text parts of a value read back from Arrow so they are embedded raw.
+
+    A struct field that is null is left out: a struct holds the union of the fields of many
+    objects, and a field an object did not have is null (absent is not null).
+    """
     if value is None:
         return None
     if is_json_text(field):
         return RawJson(value)
     t = field.type
     if pa.types.is_struct(t):
-        return {c.name: _python_value(value.get(c.name), c) for c in t}
+        return {
+            key_of(c): _python_value(value[c.name], c) for c in t if value[c.name] is not None
+        }
     if pa.types.is_list(t):
         return [_python_value(v, t.value_field) for v in value]
     return value
@@ -108,18 +115,25 @@ def conform_array(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
 
 def _conform_struct(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
     mask = array.is_null()
-    if pa.types.is_struct(array.type):
-        kids = dict(zip([f.name for f in array.type], array.flatten(), strict=True))
-        src_fields = {f.name: f for f in array.type}
-    else:  # an empty-struct JSON-text column: every non-null value is {}
-        kids, src_fields = {}, {}
+    kids: dict[str, pa.Array] = {}
+    src_fields: dict[str, pa.Field] = {}
+    if pa.types.is_struct(array.type):  # else an empty-struct JSON-text column: {} or null
+        # Fields are matched by JSON key: the source may be named by keys, the target by
+        # column names. `src` carries the field metadata the array's type may lack.
+        declared = src.type if pa.types.is_struct(src.type) else array.type
+        if declared.num_fields != array.type.num_fields:
+            declared = array.type
+        for f, child in zip(declared, array.flatten(), strict=True):
+            kids[key_of(f)] = child
+            src_fields[key_of(f)] = f
     children = []
     for f in dst.type:
-        if f.name in kids:
-            children.append(conform_array(kids[f.name], src_fields[f.name], f))
+        key = key_of(f)
+        if key in kids:
+            children.append(conform_array(kids[key], src_fields[key], f))
         else:
             children.append(pa.nulls(len(array), f.type))
-    extra = set(kids) - {f.name for f in dst.type}
+    extra = set(kids) - {key_of(f) for f in dst.type}
     if extra:
         raise ConversionError(f"fields {sorted(extra)} of {src.name} missing in the target schema")
     return pa.StructArray.from_arrays(children, fields=list(dst.type), mask=mask)
@@ -150,20 +164,21 @@ def conform_table(
         if table.num_columns:
             raise ConversionError(f"columns {table.column_names} are missing in the target schema")
         return table
-    names = set(schema.names)
-    extra = [n for n in table.column_names if n not in names]
-    if extra:
-        raise ConversionError(f"columns {extra} are missing in the target schema")
     if table.schema.equals(schema) and same_schema(src_schema, schema):
         return table
+    # Columns are matched by JSON key (the table may be named by keys, the target by names).
+    index = {key_of(f): i for i, f in enumerate(src_schema)}
+    extra = sorted(set(index) - {key_of(f) for f in schema})
+    if extra:
+        raise ConversionError(f"columns {extra} are missing in the target schema")
     columns = []
     for f in schema:
-        i = src_schema.get_field_index(f.name)
+        i = index.get(key_of(f), -1)
         if i < 0:
             columns.append(pa.nulls(table.num_rows, f.type))
             continue
         src = src_schema.field(i)
-        col = table.column(f.name)
+        col = table.column(i)
         chunks = [conform_array(c, src, f) for c in col.chunks]
         columns.append(pa.chunked_array(chunks, type=f.type))
     return pa.Table.from_arrays(columns, schema=schema)

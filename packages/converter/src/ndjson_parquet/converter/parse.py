@@ -17,7 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from ndjson_parquet.converter.pybuild import LineError, _json_kind, build_exact, parse_line
+from ndjson_parquet.converter.names import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, type_depth
+from ndjson_parquet.converter.pybuild import (
+    LineError,
+    _json_kind,
+    build_exact,
+    parse_line,
+    per_line,
+)
 from ndjson_parquet.converter.schema import (
     MAX_EXACT_FLOAT_INT,
     NULL_ONLY_KEY,
@@ -30,6 +37,9 @@ from ndjson_parquet.converter.schema import (
 
 _WS = b" \t\r"
 _PROBE_BYTES = 1 << 20
+# A chunk with a line longer than this may hold a line nested deeper than pyarrow's reader
+# survives (it overflows its stack at about 15,000 levels): its nesting is measured first.
+SCAN_LINE_BYTES = 8 * 1024
 
 
 @dataclass(slots=True)
@@ -178,20 +188,24 @@ def _read_arrow(data: bytes | bytearray, hint: pa.Schema | None, block_size: int
 
 
 def _rounded_rows(array: pa.Array) -> np.ndarray | None:
-    """Rows holding an integral double beyond ±2^53 (maybe a rounded integer literal)."""
+    """Rows holding an integral double beyond ±2^53 (maybe a rounded integer literal), or
+    NaN/±Infinity (pyarrow's reader accepts them; they are not JSON)."""
     t = array.type
     if pa.types.is_floating(t):
         if len(array) == array.null_count:
             return None
         mm = pc.min_max(array).as_py()
-        if max(abs(mm["min"]), abs(mm["max"])) < MAX_EXACT_FLOAT_INT:
+        # min_max skips NaN; a sum is NaN if any value is (or ±inf).
+        total = pc.sum(array).as_py()
+        if max(abs(mm["min"]), abs(mm["max"])) < MAX_EXACT_FLOAT_INT and np.isfinite(total):
             return None
         values = array.to_numpy(zero_copy_only=False)
+        finite = np.isfinite(values)
         big = np.abs(values) >= MAX_EXACT_FLOAT_INT
-        if not big.any():
+        if not big.any() and finite.all():
             return None
         with np.errstate(invalid="ignore"):
-            mask = big & np.isfinite(values) & (np.floor(values) == values)
+            mask = (big & finite & (np.floor(values) == values)) | ~finite
         if array.null_count:
             mask &= array.is_valid().to_numpy(zero_copy_only=False)
         return mask if mask.any() else None
@@ -213,14 +227,19 @@ def _rounded_rows(array: pa.Array) -> np.ndarray | None:
     return None
 
 
-def rounded_rows(table: pa.Table) -> np.ndarray | None:
+def exact_path_rows(table: pa.Table) -> np.ndarray | None:
+    """Rows the reader may have changed (rounded integers, NaN/±Infinity) or that hold values
+    nested deeper than `MAX_COLUMN_DEPTH`: they are read again by the exact path."""
     out: np.ndarray | None = None
-    for col in table.columns:
-        m = (
-            _rounded_rows(col.combine_chunks())
-            if col.num_chunks != 1
-            else _rounded_rows(col.chunk(0))
-        )
+    for f, col in zip(table.schema, table.columns, strict=True):
+        if type_depth(f.type) > MAX_COLUMN_DEPTH:
+            m = col.is_valid().to_numpy(zero_copy_only=False)
+        else:
+            m = (
+                _rounded_rows(col.combine_chunks())
+                if col.num_chunks != 1
+                else _rounded_rows(col.chunk(0))
+            )
         if m is not None:
             out = m if out is None else out | m
     return out
@@ -520,6 +539,38 @@ def group_lines(
     return groups
 
 
+# --- nesting ------------------------------------------------------------------------------------
+
+_BRACKETS = b"[]{}\n"
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
+_STEP = np.zeros(256, dtype=np.int32)
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
+
+
+def deep_lines(data: bytes | bytearray, first_line: int = 1) -> frozenset[int]:
+    """Numbers of the lines whose brackets nest deeper than `MAX_LINE_DEPTH`.
+
+    Brackets inside strings count too (an upper bound of the true depth: such a line is only
+    looked at more closely). Vectorised over the brackets alone.
+    """
+    kept = np.frombuffer(bytes(data).translate(None, _NOT_BRACKETS), dtype=np.uint8)
+    if not len(kept):
+        return frozenset()
+    depth = np.cumsum(_STEP[kept])
+    if max(int(depth.max()), 0) - min(int(depth.min()), 0) <= MAX_LINE_DEPTH:
+        return frozenset()  # no line can go deeper than the whole chunk's range
+    newline = kept == 10
+    # Depth relative to the depth at the line's start (lines are independent).
+    last_newline = np.maximum.accumulate(np.where(newline, np.arange(len(kept)), -1))
+    base = np.where(last_newline >= 0, depth[np.maximum(last_newline, 0)], 0)
+    too_deep = (depth - base) > MAX_LINE_DEPTH
+    if not too_deep.any():
+        return frozenset()
+    line_index = np.cumsum(newline) - newline
+    return frozenset((np.unique(line_index[too_deep]) + first_line).tolist())
+
+
 # --- the chunk parser ---------------------------------------------------------------------------
 
 
@@ -547,10 +598,16 @@ class ChunkParser:
         source: str,
         hint: pa.Schema | None,
         line_count: int | None = None,
+        longest_line: int | None = None,
     ) -> ParsedChunk:
         out = ParsedChunk(lines=count_lines(data) if line_count is None else line_count)
         if not out.lines:
             return out
+        if longest_line is None or longest_line > SCAN_LINE_BYTES:
+            deep = deep_lines(data, first_line)
+            if deep:  # never given to pyarrow's reader as they are: parsed line by line
+                self._slow(out, data, first_line, source, hint, deep)
+                return out
         if hint is None and len(data) > 2 * _PROBE_BYTES:
             hint = self._probe(data)
         if self.conflicts and self._by_groups(out, data, first_line, source, hint):
@@ -673,7 +730,7 @@ class ChunkParser:
         raw_lines: Sequence[bytes] | None = None,
     ) -> None:
         """Add a piece read by pyarrow after moving possibly rounded rows to the exact path."""
-        suspicious = rounded_rows(table)
+        suspicious = exact_path_rows(table)
         if suspicious is not None:
             if raw_lines is None:
                 assert data is not None
@@ -705,28 +762,31 @@ class ChunkParser:
         first_line: int,
         source: str,
         hint: pa.Schema | None,
+        deep: frozenset[int] = frozenset(),
     ) -> None:
+        """Look at each line: bad ones to quarantine, the others read in pieces.
+
+        `deep` (line numbers) are lines that may be nested deeper than `MAX_LINE_DEPTH`: they
+        are parsed by the exact parser, which measures their depth, before anything else.
+        """
         good: list[tuple[int, bytes]] = []
-        for i, raw in enumerate(self._split(data)):
-            number = first_line + i
-            if not raw.strip(_WS):
-                out.blank += 1
-                continue
-            try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                # orjson also refuses valid JSON it cannot hold (1e400): ask the exact parser.
+
+        def check(number: int, raw: bytes) -> None:
+            if number in deep:
+                value: object = parse_line(raw)
+            else:
                 try:
+                    value = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    # orjson also refuses valid JSON it cannot hold (1e400): ask the exact
+                    # parser.
                     value = parse_line(raw)
-                except LineError as err:
-                    out.bad.append(BadLine(number, raw, str(err)))
-                    continue
             if not isinstance(value, dict):
-                out.bad.append(
-                    BadLine(number, raw, f"not a JSON object (a JSON {_json_kind(value)})")
-                )
-                continue
+                raise LineError(f"not a JSON object (a JSON {_json_kind(value)})")
             good.append((number, raw))
+
+        lines = self._non_blank(out, data, first_line)
+        per_line(lines, check, lambda n, raw, why: out.bad.append(BadLine(n, raw, why)))
         self._pieces(out, good, source, hint)
 
     def _pieces(

@@ -1,0 +1,118 @@
+"""A line is the unit of failure: whatever one line holds, the run goes on and the counts add up.
+
+Also the outputs that engines must accept: names, depth, exact JSON text, drift locations.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from ndjson_parquet.converter import ConvertOptions, column_name, convert, key_of
+from ndjson_parquet.converter.names import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH
+from tests.converter.conftest import Run
+
+
+def _nested(depth: int, leaf: str = "1") -> str:
+    return '{"k":' * depth + leaf + "}" * depth
+
+
+def _quarantined(summary: Any) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for path in summary.quarantine_files:
+        records.extend(json.loads(line) for line in Path(path).read_text().splitlines())
+    return records
+
+
+def test_a_line_nested_hundreds_deep_is_json_text_and_readable(run: Run) -> None:
+    deep = _nested(300)
+    summary, rows = run(f'{{"id": 1, "v": {deep}}}\n{{"id": 2, "v": {{"j": 2}}}}\n'.encode())
+    assert (summary.rows_written, summary.lines_quarantined) == (2, 0)
+    # Nothing deeper than the limit reaches the Parquet schema; pyarrow reads it back.
+    table = pq.read_table(summary.output_files[0])
+    value: Any = rows[0]["v"]
+    for _ in range(MAX_COLUMN_DEPTH):
+        value = value["k"]
+    assert json.loads(value) == json.loads(_nested(300 - MAX_COLUMN_DEPTH))
+    assert rows[1]["v"] == {"k": None, "j": 2}
+    assert any("deeper than" in d["resolution"] for d in summary.drift)
+    assert table.num_rows == 2
+    summary.to_dict()  # does not recurse into user data
+
+
+def test_lines_too_deep_to_parse_go_to_quarantine(run: Run) -> None:
+    too_deep = _nested(MAX_LINE_DEPTH + 1)
+    crash_deep = '{"a":' + "[" * 200_000 + "]" * 200_000 + "}"  # crashed pyarrow's reader
+    summary, rows = run(f'{{"id": 1}}\n{too_deep}\n{crash_deep}\n{{"id": 4}}\n'.encode())
+    assert (summary.rows_written, summary.lines_quarantined) == (2, 2)
+    assert [r["line"] for r in _quarantined(summary)] == [2, 3]
+    assert all("nested" in r["error"] for r in _quarantined(summary))
+    assert [r["id"] for r in rows] == [1, 4]
+
+
+def test_lone_surrogate_in_a_key_is_quarantined(run: Run) -> None:
+    summary, rows = run(b'{"a": 1}\n{"\\udfaa": 0}\n{"a": 3}\n')
+    assert (summary.rows_written, summary.lines_quarantined) == (2, 1)
+    (record,) = _quarantined(summary)
+    assert record["line"] == 2 and "surrogate" in record["error"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_quarantined(run: Run, literal: str) -> None:
+    summary, rows = run(f'{{"f": 1.5}}\n{{"f": {literal}}}\n{{"f": 2.5}}\n'.encode())
+    assert (summary.rows_written, summary.lines_quarantined) == (2, 1)
+    assert [r["f"] for r in rows] == [1.5, 2.5]
+    assert _quarantined(summary)[0]["line"] == 2
+
+
+def test_keys_equal_under_case_folding_get_distinct_names(run: Run) -> None:
+    summary, rows = run(b'{"id": 1, "ID": 2, "": 3, "Id": {"X": 1, "x": 2}}\n')
+    schema = pq.read_schema(summary.output_files[0])
+    folded = [n.casefold() for n in schema.names]
+    assert len(set(folded)) == len(folded) and all(schema.names)
+    assert schema.names[0] == "id"  # names that engines accept stay as they are
+    keys = {key_of(schema.field(n)): n for n in schema.names}
+    assert set(keys) == {"id", "ID", "", "Id"}
+    assert rows[0][keys["ID"]] == 2 and rows[0][keys[""]] == 3
+    nested = schema.field(keys["Id"]).type
+    assert {key_of(f) for f in nested} == {"X", "x"}
+    by_name = {f["name"]: f for f in summary.schema["fields"]}
+    assert by_name[keys["ID"]]["key"] == "ID"
+
+
+def test_column_names_follow_the_documented_rule() -> None:
+    for key in ["id", "user_id", "a1", "_x"]:
+        assert column_name(key) == key
+    for key in ["ID", "", "a.b", "a b", "é", "x" * 300, "_source_file", "id__abcdefghij"]:
+        name = column_name(key)
+        assert name != key and name == column_name(key)  # deterministic
+        assert len(name) <= 255 and name == name.lower() and name.isascii()
+    assert column_name("a.b") != column_name("a_b")
+
+
+def test_json_text_holds_the_value_as_read(run: Run) -> None:
+    summary, rows = run(b'{"x": {"a": 1}}\n{"x": {"a": 1, "b": [null]}}\n{"x": "s"}\n')
+    assert [json.loads(r["x"]) for r in rows] == [{"a": 1}, {"a": 1, "b": [None]}, "s"]
+
+
+def test_drift_names_the_line_and_type_of_the_value_that_changed_it(run: Run) -> None:
+    summary, _ = run(b'{"a": 1}\n{"a": 2}\n{"a": "x"}\n')
+    (entry,) = [d for d in summary.drift if d["column"] == "a"]
+    assert (entry["from_type"], entry["seen_type"], entry["line"]) == ("int64", "string", 3)
+
+
+def test_temporary_files_are_never_where_readers_look(tmp_path: Path) -> None:
+    src = tmp_path / "in.ndjson"
+    src.write_bytes(b'{"a": 1}\n')
+    out = tmp_path / "out"
+    seen: list[list[str]] = []
+
+    def look(_: object) -> None:
+        seen.append([str(p.relative_to(out)) for p in out.rglob("*.parquet")])
+
+    convert([src], out, ConvertOptions(), progress=look)
+    assert seen and all(found == [] for found in seen)
