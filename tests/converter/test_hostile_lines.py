@@ -24,7 +24,7 @@ def _nested(depth: int, leaf: str = "1") -> str:
 def _quarantined(summary: Any) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     for path in summary.quarantine_files:
-        records.extend(json.loads(line) for line in Path(path).read_text().splitlines())
+        records.extend(json.loads(line) for line in Path(path).read_bytes().splitlines())
     return records
 
 

@@ -106,42 +106,10 @@ FILES = {
 }
 
 
-@pytest.fixture(scope="module")
-def spark_context() -> Iterator[Any]:
-    pyspark = pytest.importorskip("pyspark")
-    require_tool("java")  # Spark's JVM
-    # Local-mode executors are separate Python processes that inherit the environment of the
-    # moment the context starts: this interpreter, and fake credentials (the endpoint of a
-    # test's moto server is passed on with each task; credentials never are).
-    saved = dict(os.environ)
-    os.environ.update(
-        {
-            "PYSPARK_PYTHON": sys.executable,
-            "PYSPARK_DRIVER_PYTHON": sys.executable,
-            "SPARK_LOCAL_IP": "127.0.0.1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-    )
-    conf = (
-        pyspark.SparkConf()
-        .setMaster("local[2]")
-        .setAppName("ndjson-parquet-test")
-        .set("spark.ui.enabled", "false")
-        .set("spark.ui.showConsoleProgress", "false")
-        .set("spark.sql.shuffle.partitions", "2")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-    )
-    sc = pyspark.SparkContext(conf=conf)
-    sc.setLogLevel("ERROR")
-    try:
-        yield sc
-    finally:
-        sc.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+@pytest.fixture
+def spark_context(spark: Any) -> Any:
+    """The shared session's context (see conftest)."""
+    return spark.sparkContext
 
 
 def _inputs(tmp_path: Path) -> list[str]:

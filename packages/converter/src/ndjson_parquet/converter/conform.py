@@ -87,6 +87,34 @@ def json_text(array: pa.Array, field: pa.Field) -> pa.Array:
     )
 
 
+def match_fields(
+    src: list[pa.Field], dst: list[pa.Field]
+) -> tuple[list[int | None], list[str]]:
+    """For each target field, the index of the source field holding it (or None); and the
+    source fields no target holds.
+
+    A field is matched by name first (same naming on both sides, and lineage columns), then by
+    JSON key (a source named by keys, a target by column names: see `names`).
+    """
+    by_name = {f.name: i for i, f in enumerate(src)}
+    by_key: dict[str, int] = {}
+    for i, f in enumerate(src):
+        by_key.setdefault(key_of(f), i)
+    dst_names = {f.name for f in dst}
+    used: set[int] = set()
+    matched: list[int | None] = []
+    for f in dst:
+        i = by_name.get(f.name)
+        if i is None or i in used:
+            i = by_key.get(key_of(f))
+            if i is not None and (i in used or src[i].name in dst_names):
+                i = None
+        if i is not None:
+            used.add(i)
+        matched.append(i)
+    return matched, [src[i].name for i in range(len(src)) if i not in used]
+
+
 def conform_array(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
     """`array` (typed as `src`) as the type of `dst`."""
     if is_json_text(dst):
@@ -115,25 +143,21 @@ def conform_array(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
 
 def _conform_struct(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
     mask = array.is_null()
-    kids: dict[str, pa.Array] = {}
-    src_fields: dict[str, pa.Field] = {}
+    src_fields: list[pa.Field] = []
+    kids: list[pa.Array] = []
     if pa.types.is_struct(array.type):  # else an empty-struct JSON-text column: {} or null
-        # Fields are matched by JSON key: the source may be named by keys, the target by
-        # column names. `src` carries the field metadata the array's type may lack.
+        # `src` carries the field metadata (keys) the array's type may lack.
         declared = src.type if pa.types.is_struct(src.type) else array.type
         if declared.num_fields != array.type.num_fields:
             declared = array.type
-        for f, child in zip(declared, array.flatten(), strict=True):
-            kids[key_of(f)] = child
-            src_fields[key_of(f)] = f
+        src_fields, kids = list(declared), array.flatten()
+    matched, extra = match_fields(src_fields, list(dst.type))
     children = []
-    for f in dst.type:
-        key = key_of(f)
-        if key in kids:
-            children.append(conform_array(kids[key], src_fields[key], f))
-        else:
+    for f, i in zip(dst.type, matched, strict=True):
+        if i is None:
             children.append(pa.nulls(len(array), f.type))
-    extra = set(kids) - {key_of(f) for f in dst.type}
+        else:
+            children.append(conform_array(kids[i], src_fields[i], f))
     if extra:
         raise ConversionError(f"fields {sorted(extra)} of {src.name} missing in the target schema")
     return pa.StructArray.from_arrays(children, fields=list(dst.type), mask=mask)
@@ -166,15 +190,12 @@ def conform_table(
         return table
     if table.schema.equals(schema) and same_schema(src_schema, schema):
         return table
-    # Columns are matched by JSON key (the table may be named by keys, the target by names).
-    index = {key_of(f): i for i, f in enumerate(src_schema)}
-    extra = sorted(set(index) - {key_of(f) for f in schema})
+    matched, extra = match_fields(list(src_schema), list(schema))
     if extra:
         raise ConversionError(f"columns {extra} are missing in the target schema")
     columns = []
-    for f in schema:
-        i = index.get(key_of(f), -1)
-        if i < 0:
+    for f, i in zip(schema, matched, strict=True):
+        if i is None:
             columns.append(pa.nulls(table.num_rows, f.type))
             continue
         src = src_schema.field(i)

@@ -117,7 +117,7 @@ def parse_line(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise LineError(f"not valid UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        value = _DECODER.decode(text.strip())
+        value = _DECODER.decode(text.strip(" \t\r\n"))  # JSON white space only
     except json.JSONDecodeError as exc:
         raise LineError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:

@@ -28,7 +28,7 @@ from typing import Final
 WORK_FOLDER: Final = "_ndjson-parquet-work"
 PART_SUFFIX: Final = ".parquet.tmp"
 _LOCK: Final = ".lock"
-# A folder without a lock file is being created (or its run died at once): left alone a while.
+# A folder still being set up (or whose run died then) is left alone this long.
 _GRACE_SECONDS: Final = 60.0
 
 
@@ -43,12 +43,13 @@ def work_root(destination: str) -> Path:
 def work_folder(destination: str) -> Iterator[Path]:
     """A locked work folder for one run, removed afterwards; clears dead runs' folders first."""
     root = work_root(destination)
-    root.mkdir(parents=True, exist_ok=True)
-    remove_dead(root)
-    folder = Path(tempfile.mkdtemp(prefix="run-", dir=root))
-    lock = os.open(folder / _LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    new = _new_folder(root)
+    lock = os.open(new / _LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    folder = new
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        folder = root / ("run-" + new.name[len(".new-") :])
+        os.rename(new, folder)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -57,10 +58,23 @@ def work_folder(destination: str) -> Iterator[Path]:
             root.rmdir()  # only when no other run uses it
 
 
+def _new_folder(root: Path) -> Path:
+    """A fresh folder under `root`, made under another name than `run-*`: it is locked before
+    it is renamed to one, so no other run ever sees it unlocked."""
+    for _ in range(5):
+        root.mkdir(parents=True, exist_ok=True)
+        remove_dead(root)
+        try:
+            return Path(tempfile.mkdtemp(prefix=".new-", dir=root))
+        except FileNotFoundError:  # another run removed the empty root just now
+            continue
+    raise OSError(f"cannot create a work folder in {root}")
+
+
 def remove_dead(root: Path) -> list[Path]:
     """Remove the work folders under `root` whose run is gone; returns them."""
     removed = []
-    for folder in sorted(root.glob("run-*")):
+    for folder in sorted([*root.glob("run-*"), *root.glob(".new-*")]):
         if _is_dead(folder):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
@@ -68,15 +82,15 @@ def remove_dead(root: Path) -> list[Path]:
 
 
 def _is_dead(folder: Path) -> bool:
-    try:
-        fd = os.open(folder / _LOCK, os.O_RDWR)
-    except FileNotFoundError:
+    if folder.name.startswith(".new-"):  # a run being set up, or one killed while it was
         try:
             return time.time() - folder.stat().st_mtime > _GRACE_SECONDS
         except OSError:
             return False
+    try:
+        fd = os.open(folder / _LOCK, os.O_RDWR)
     except OSError:
-        return False
+        return not (folder / _LOCK).exists() and folder.exists()
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
