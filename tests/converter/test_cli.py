@@ -341,7 +341,9 @@ def test_folders_and_glob_patterns(tmp_path: Path, capsys: pytest.CaptureFixture
     _write(tmp_path, "notes.txt", b"not data\n")
     folder = _run_json(capsys, [str(tmp_path / "in"), "--output", str(tmp_path / "out1")])
     assert (folder["files"], folder["rows_written"]) == (2, 3)
-    pattern = _run_json(capsys, [str(tmp_path / "in/**/*.ndjson"), "--output", str(tmp_path / "o2")])
+    pattern = _run_json(
+        capsys, [str(tmp_path / "in/**/*.ndjson"), "--output", str(tmp_path / "o2")]
+    )
     assert pattern["files"] == 2  # a.ndjson and _hidden/c.ndjson: a pattern names files itself
     code = main([str(tmp_path / "in/*.nothing"), "--output", str(tmp_path / "o3")])
     assert code == EXIT_FAILED

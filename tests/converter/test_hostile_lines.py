@@ -6,6 +6,10 @@ Also the outputs that engines must accept: names, depth, exact JSON text, drift 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,8 @@ import pytest
 
 from ndjson_parquet.converter import ConvertOptions, column_name, convert, key_of
 from ndjson_parquet.converter.names import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH
-from tests.converter.conftest import Run
+from ndjson_parquet.converter.workdir import PART_SUFFIX, WORK_FOLDER
+from tests.converter.conftest import Run, assert_engines_agree, duckdb_rows
 
 
 def _nested(depth: int, leaf: str = "1") -> str:
@@ -55,10 +60,11 @@ def test_lines_too_deep_to_parse_go_to_quarantine(run: Run) -> None:
 
 
 def test_lone_surrogate_in_a_key_is_quarantined(run: Run) -> None:
-    summary, rows = run(b'{"a": 1}\n{"\\udfaa": 0}\n{"a": 3}\n')
+    summary, _rows = run(b'{"a": 1}\n{"\\udfaa": 0}\n{"a": 3}\n')
     assert (summary.rows_written, summary.lines_quarantined) == (2, 1)
     (record,) = _quarantined(summary)
-    assert record["line"] == 2 and "surrogate" in record["error"]
+    assert record["line"] == 2
+    assert "surrogate" in record["error"]
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
@@ -73,11 +79,13 @@ def test_keys_equal_under_case_folding_get_distinct_names(run: Run) -> None:
     summary, rows = run(b'{"id": 1, "ID": 2, "": 3, "Id": {"X": 1, "x": 2}}\n')
     schema = pq.read_schema(summary.output_files[0])
     folded = [n.casefold() for n in schema.names]
-    assert len(set(folded)) == len(folded) and all(schema.names)
+    assert len(set(folded)) == len(folded)
+    assert all(schema.names)
     assert schema.names[0] == "id"  # names that engines accept stay as they are
     keys = {key_of(schema.field(n)): n for n in schema.names}
     assert set(keys) == {"id", "ID", "", "Id"}
-    assert rows[0][keys["ID"]] == 2 and rows[0][keys[""]] == 3
+    assert rows[0][keys["ID"]] == 2
+    assert rows[0][keys[""]] == 3
     nested = schema.field(keys["Id"]).type
     assert {key_of(f) for f in nested} == {"X", "x"}
     by_name = {f["name"]: f for f in summary.schema["fields"]}
@@ -89,13 +97,16 @@ def test_column_names_follow_the_documented_rule() -> None:
         assert column_name(key) == key
     for key in ["ID", "", "a.b", "a b", "é", "x" * 300, "_source_file", "id__abcdefghij"]:
         name = column_name(key)
-        assert name != key and name == column_name(key)  # deterministic
-        assert len(name) <= 255 and name == name.lower() and name.isascii()
+        assert name != key
+        assert name == column_name(key)
+        assert len(name) <= 255
+        assert name == name.lower()
+        assert name.isascii()
     assert column_name("a.b") != column_name("a_b")
 
 
 def test_json_text_holds_the_value_as_read(run: Run) -> None:
-    summary, rows = run(b'{"x": {"a": 1}}\n{"x": {"a": 1, "b": [null]}}\n{"x": "s"}\n')
+    _summary, rows = run(b'{"x": {"a": 1}}\n{"x": {"a": 1, "b": [null]}}\n{"x": "s"}\n')
     assert [json.loads(r["x"]) for r in rows] == [{"a": 1}, {"a": 1, "b": [None]}, "s"]
 
 
@@ -115,4 +126,74 @@ def test_temporary_files_are_never_where_readers_look(tmp_path: Path) -> None:
         seen.append([str(p.relative_to(out)) for p in out.rglob("*.parquet")])
 
     convert([src], out, ConvertOptions(), progress=look)
-    assert seen and all(found == [] for found in seen)
+    assert seen
+    assert all(found == [] for found in seen)
+
+
+HOSTILE = {
+    "deep": f'{{"id": 1, "v": {_nested(40)}}}\n{{"id": 2, "v": {{"j": [1, 2]}}}}\n',
+    "names": '{"id": 1, "ID": 2, "": 3, "a.b": {"X": 1, "x": [2]}, "_source_line": 4}\n',
+    "mixed": '{"x": {"a": 1}}\n{"x": {"a": 1, "b": [null]}}\n{"x": "s"}\n{"x": 1e400}\n',
+    "bad": '{"a": NaN}\n{"\\udfaa": 0}\n{"a": 1}\n' + '{"a":' + "[" * 20_000 + "]" * 20_000 + "}\n",
+}
+
+
+@pytest.mark.slow
+def test_outputs_are_read_alike_by_pyarrow_duckdb_and_spark(spark: Any, tmp_path: Path) -> None:
+    for name, text in HOSTILE.items():
+        src = tmp_path / f"{name}.ndjson"
+        src.write_text(text)
+        out = tmp_path / name
+        summary = convert([src], out, ConvertOptions(lineage=True))
+        assert summary.counts_add_up
+        assert summary.rows_written
+        rows = assert_engines_agree(out, spark)
+        assert len(rows) == summary.rows_written
+
+
+@pytest.mark.slow
+def test_a_distributed_run_names_columns_alike(spark: Any, tmp_path: Path) -> None:
+    from ndjson_parquet.converter.spark import convert_distributed
+
+    a, b = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    a.write_text('{"id": 1, "ID": "x", "o": {"K": 1}}\n')
+    b.write_text('{"ID": 2, "o": {"K": "y", "k": 2}, "Id": true}\n')
+    out = tmp_path / "out"
+    summary = convert_distributed(spark.sparkContext, [str(a), str(b)], out, shares=2)
+    rows = assert_engines_agree(out, spark)
+    schema = pq.read_schema(summary.output_files[0])
+    assert {key_of(f) for f in schema} == {"id", "ID", "Id", "o"}
+    names = {key_of(f): f.name for f in schema}
+    by_id = {r[names["ID"]]: r for r in rows}
+    assert set(by_id) == {'"x"', "2"}  # string and number: JSON text
+    assert {key_of(f) for f in schema.field("o").type} == {"K", "k"}
+
+
+def test_a_run_killed_mid_write_leaves_nothing_readers_see(tmp_path: Path) -> None:
+    src = tmp_path / "in.ndjson"
+    src.write_bytes(
+        b"".join(b'{"id": %d, "s": "%s"}\n' % (i, b"x" * (i % 50)) for i in range(300_000))
+    )
+    out = tmp_path / "out"
+    script = (
+        "import sys; from ndjson_parquet.converter import ConvertOptions, convert; "
+        "convert([sys.argv[1]], sys.argv[2], ConvertOptions(chunk_bytes=1 << 16, "
+        "row_group_rows=2000, target_file_bytes=1 << 16, run_id='r1'))"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, str(src), str(out)])
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob(f"{WORK_FOLDER}/run-*/*{PART_SUFFIX}")):
+            assert child.poll() is None, "the run ended before it was killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    debris = list(out.glob(f"{WORK_FOLDER}/run-*"))
+    assert debris  # what a killed run leaves ...
+    assert duckdb_rows(out) == []  # ... no reader sees: not even DuckDB's glob
+    summary = convert([src], out, ConvertOptions(run_id="r1"))
+    assert not any(p.exists() for p in debris)  # the next run removes it
+    assert not (out / WORK_FOLDER).exists()
+    assert len(duckdb_rows(out)) == summary.rows_written == 300_000

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +21,6 @@ from ndjson_parquet.converter.spark import (
     share_count,
     should_distribute,
 )
-from tests.conftest import require_tool
 
 MANIFEST_ID = "2024-03-05-20240306T010203Z-5ca1ab1e"
 

@@ -54,9 +54,7 @@ def _python_value(value: Any, field: pa.Field) -> Any:
         return RawJson(value)
     t = field.type
     if pa.types.is_struct(t):
-        return {
-            key_of(c): _python_value(value[c.name], c) for c in t if value[c.name] is not None
-        }
+        return {key_of(c): _python_value(value[c.name], c) for c in t if value[c.name] is not None}
     if pa.types.is_list(t):
         return [_python_value(v, t.value_field) for v in value]
     return value
@@ -87,9 +85,7 @@ def json_text(array: pa.Array, field: pa.Field) -> pa.Array:
     )
 
 
-def match_fields(
-    src: list[pa.Field], dst: list[pa.Field]
-) -> tuple[list[int | None], list[str]]:
+def match_fields(src: list[pa.Field], dst: list[pa.Field]) -> tuple[list[int | None], list[str]]:
     """For each target field, the index of the source field holding it (or None); and the
     source fields no target holds.
 
@@ -98,13 +94,13 @@ def match_fields(
     """
     by_name = {f.name: i for i, f in enumerate(src)}
     by_key: dict[str, int] = {}
-    for i, f in enumerate(src):
-        by_key.setdefault(key_of(f), i)
+    for index, f in enumerate(src):
+        by_key.setdefault(key_of(f), index)
     dst_names = {f.name for f in dst}
     used: set[int] = set()
     matched: list[int | None] = []
     for f in dst:
-        i = by_name.get(f.name)
+        i: int | None = by_name.get(f.name)
         if i is None or i in used:
             i = by_key.get(key_of(f))
             if i is not None and (i in used or src[i].name in dst_names):
@@ -112,7 +108,7 @@ def match_fields(
         if i is not None:
             used.add(i)
         matched.append(i)
-    return matched, [src[i].name for i in range(len(src)) if i not in used]
+    return matched, [f.name for index, f in enumerate(src) if index not in used]
 
 
 def conform_array(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:

@@ -56,7 +56,7 @@ def key_of(field: pa.Field) -> str:
     """The JSON key a field holds (its name unless the name was mapped)."""
     meta = field.metadata
     if meta and KEY_META in meta:
-        return meta[KEY_META].decode("utf-8")
+        return str(meta[KEY_META].decode("utf-8"))
     return str(field.name)
 
 

@@ -152,7 +152,11 @@ class PartWriter:
         cur = self._open.get(partition)
         if cur is None:
             part = Part(
-                self._next, partition, self.workdir / f"part-{self._next:05d}{PART_SUFFIX}", schema, 0
+                self._next,
+                partition,
+                self.workdir / f"part-{self._next:05d}{PART_SUFFIX}",
+                schema,
+                0,
             )
             self._next += 1
             cur = self._open[partition] = _Open(part, self.settings)
