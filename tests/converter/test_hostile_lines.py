@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson_parquet.converter import ConvertOptions, column_name, convert, key_of
-from ndjson_parquet.converter.names import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH
+from ndjson_parquet.converter.names import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, type_depth
 from ndjson_parquet.converter.workdir import PART_SUFFIX, WORK_FOLDER
 from tests.converter.conftest import Run, assert_engines_agree, duckdb_rows
 
@@ -34,7 +34,7 @@ def _quarantined(summary: Any) -> list[dict[str, Any]]:
 
 
 def test_a_line_nested_hundreds_deep_is_json_text_and_readable(run: Run) -> None:
-    deep = _nested(300)
+    deep = _nested(200)
     summary, rows = run(f'{{"id": 1, "v": {deep}}}\n{{"id": 2, "v": {{"j": 2}}}}\n'.encode())
     assert (summary.rows_written, summary.lines_quarantined) == (2, 0)
     # Nothing deeper than the limit reaches the Parquet schema; pyarrow reads it back.
@@ -42,7 +42,7 @@ def test_a_line_nested_hundreds_deep_is_json_text_and_readable(run: Run) -> None
     value: Any = rows[0]["v"]
     for _ in range(MAX_COLUMN_DEPTH):
         value = value["k"]
-    assert json.loads(value) == json.loads(_nested(300 - MAX_COLUMN_DEPTH))
+    assert json.loads(value) == json.loads(_nested(200 - MAX_COLUMN_DEPTH))
     assert rows[1]["v"] == {"k": None, "j": 2}
     assert any("deeper than" in d["resolution"] for d in summary.drift)
     assert table.num_rows == 2
@@ -57,6 +57,27 @@ def test_lines_too_deep_to_parse_go_to_quarantine(run: Run) -> None:
     assert [r["line"] for r in _quarantined(summary)] == [2, 3]
     assert all("nested" in r["error"] for r in _quarantined(summary))
     assert [r["id"] for r in rows] == [1, 4]
+
+
+@pytest.mark.parametrize("depth", [MAX_LINE_DEPTH, MAX_LINE_DEPTH + 1])
+def test_the_line_depth_limit_is_exact(run: Run, depth: int) -> None:
+    value: Any = 1
+    for i in range(depth - 1):  # objects and arrays, inside the line's own object
+        value = [value] if i % 2 else {"k": value}
+    line = json.dumps({"deep": value})
+    summary, rows = run(f'{{"id": 1}}\n{line}\n{{"id": 3, "deep": null}}\n'.encode())
+    stored = depth <= MAX_LINE_DEPTH
+    assert (summary.rows_written, summary.lines_quarantined) == (3, 0) if stored else (2, 1)
+    schema = pq.read_schema(summary.output_files[0])
+    assert all(type_depth(f.type) <= MAX_COLUMN_DEPTH for f in schema)
+    if stored:
+        kept: Any = rows[1]["deep"]
+        for i in range(MAX_COLUMN_DEPTH):
+            kept = kept[0] if i % 2 else kept["k"]
+        expected: Any = value
+        for i in range(MAX_COLUMN_DEPTH):
+            expected = expected[0] if i % 2 else expected["k"]
+        assert json.loads(kept) == expected
 
 
 def test_lone_surrogate_in_a_key_is_quarantined(run: Run) -> None:

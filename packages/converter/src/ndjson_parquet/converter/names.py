@@ -34,7 +34,7 @@ KEY_META: Final = b"ndjson_parquet.key"
 MAX_COLUMN_DEPTH: Final = 32
 # Lines nested deeper than this are quarantined: deep enough for any real document, shallow
 # enough for every parser here (Python's is recursive; pyarrow's crashes at about 15,000).
-MAX_LINE_DEPTH: Final = 512
+MAX_LINE_DEPTH: Final = 256
 MAX_NAME_CHARS: Final = 255
 _STEM_CHARS: Final = 64
 RESERVED: Final = frozenset({"_source_file", "_source_line", "_manifest_id"})

@@ -173,10 +173,17 @@ def _read_arrow(data: bytes | bytearray, hint: pa.Schema | None, block_size: int
     for _ in range(4):
         parse = pj.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
         table = pj.read_json(pa.BufferReader(data), read_options=read_options, parse_options=parse)
-        if not any(_has_timestamp(t) for t in table.schema.types):
+        # Columns nested deeper than the limit are read again exactly (`exact_path_rows`).
+        if not any(
+            _has_timestamp(t) for t in table.schema.types if type_depth(t) <= MAX_COLUMN_DEPTH
+        ):
             return table
         keep = {f.name: f for f in (explicit or [])}
-        fields = [_untimestamp(f, keep.get(f.name)) for f in table.schema]
+        fields = [
+            _untimestamp(f, keep.get(f.name))
+            for f in table.schema
+            if type_depth(f.type) <= MAX_COLUMN_DEPTH
+        ]
         new = pa.schema([f for f in fields if f is not None])
         if explicit is not None and new.equals(explicit):
             return table  # only declared timestamps left
@@ -548,8 +555,10 @@ _STEP[[ord("["), ord("{")]] = 1
 _STEP[[ord("]"), ord("}")]] = -1
 
 
-def deep_lines(data: bytes | bytearray, first_line: int = 1) -> frozenset[int]:
-    """Numbers of the lines whose brackets nest deeper than `MAX_LINE_DEPTH`.
+def deep_lines(
+    data: bytes | bytearray, first_line: int = 1, limit: int = MAX_LINE_DEPTH
+) -> frozenset[int]:
+    """Numbers of the lines whose brackets nest deeper than `limit`.
 
     Brackets inside strings count too (an upper bound of the true depth: such a line is only
     looked at more closely). Vectorised over the brackets alone.
@@ -558,13 +567,13 @@ def deep_lines(data: bytes | bytearray, first_line: int = 1) -> frozenset[int]:
     if not len(kept):
         return frozenset()
     depth = np.cumsum(_STEP[kept])
-    if max(int(depth.max()), 0) - min(int(depth.min()), 0) <= MAX_LINE_DEPTH:
+    if max(int(depth.max()), 0) - min(int(depth.min()), 0) <= limit:
         return frozenset()  # no line can go deeper than the whole chunk's range
     newline = kept == 10
     # Depth relative to the depth at the line's start (lines are independent).
     last_newline = np.maximum.accumulate(np.where(newline, np.arange(len(kept)), -1))
     base = np.where(last_newline >= 0, depth[np.maximum(last_newline, 0)], 0)
-    too_deep = (depth - base) > MAX_LINE_DEPTH
+    too_deep = (depth - base) > limit
     if not too_deep.any():
         return frozenset()
     line_index = np.cumsum(newline) - newline
@@ -600,7 +609,37 @@ class ChunkParser:
         line_count: int | None = None,
         longest_line: int | None = None,
     ) -> ParsedChunk:
-        out = ParsedChunk(lines=count_lines(data) if line_count is None else line_count)
+        """The chunk's lines as pieces of Arrow data, bad lines and drift; never raises for
+        what the lines hold: if handling the chunk fails (a line nested deep enough to exhaust
+        Python's recursion in schema code, or anything unforeseen), it is handled again with
+        every line nested deeper than `MAX_COLUMN_DEPTH` on the exact path, and failing that
+        with every line on it (where each line has its own guard)."""
+        lines = count_lines(data) if line_count is None else line_count
+        try:
+            return self._parse(data, first_line, source, hint, lines, longest_line)
+        except Exception:
+            pass
+        out = ParsedChunk(lines=lines)
+        try:
+            deep = deep_lines(data, first_line, MAX_COLUMN_DEPTH)
+            self._slow(out, data, first_line, source, hint, deep)
+        except Exception:
+            out = ParsedChunk(lines=lines)
+            every = self._non_blank(out, data, first_line)
+            for start in range(0, len(every), 1024):
+                self._exact(out, every[start : start + 1024], source)
+        return out
+
+    def _parse(
+        self,
+        data: bytes | bytearray,
+        first_line: int,
+        source: str,
+        hint: pa.Schema | None,
+        line_count: int,
+        longest_line: int | None,
+    ) -> ParsedChunk:
+        out = ParsedChunk(lines=line_count)
         if not out.lines:
             return out
         if longest_line is None or longest_line > SCAN_LINE_BYTES:
@@ -742,6 +781,10 @@ class ChunkParser:
             keep = ~suspicious
             table = table.filter(pa.array(keep))
             lines = lines[keep]
+            # Columns nested too deeply had all their values moved: none reaches the schema.
+            deep = [f.name for f in table.schema if type_depth(f.type) > MAX_COLUMN_DEPTH]
+            if deep:
+                table = table.drop_columns(deep)
         if table.num_rows:
             out.pieces.append(Piece(table, marked_schema(table), lines))
 
@@ -766,14 +809,16 @@ class ChunkParser:
     ) -> None:
         """Look at each line: bad ones to quarantine, the others read in pieces.
 
-        `deep` (line numbers) are lines that may be nested deeper than `MAX_LINE_DEPTH`: they
-        are parsed by the exact parser, which measures their depth, before anything else.
+        `deep` (line numbers) are lines that may be nested too deeply for pyarrow's reader or
+        for the schema code: they go to the exact path, which measures their depth.
         """
         good: list[tuple[int, bytes]] = []
+        exact: list[tuple[int, bytes]] = []
 
         def check(number: int, raw: bytes) -> None:
             if number in deep:
-                value: object = parse_line(raw)
+                exact.append((number, raw))
+                return
             else:
                 try:
                     value = orjson.loads(raw)
@@ -787,6 +832,7 @@ class ChunkParser:
 
         lines = self._non_blank(out, data, first_line)
         per_line(lines, check, lambda n, raw, why: out.bad.append(BadLine(n, raw, why)))
+        self._exact(out, exact, source)
         self._pieces(out, good, source, hint)
 
     def _pieces(
