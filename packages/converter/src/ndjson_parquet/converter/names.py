@@ -102,22 +102,14 @@ def _plain_names(field: pa.Field) -> bool:
     meta = field.metadata
     if meta and KEY_META in meta:
         return False
-    if column_name(field.name) != field.name:
-        return False
-    t = field.type
-    if pa.types.is_struct(t):
-        return all(_plain_names(c) for c in t)
-    if pa.types.is_list(t):
-        return _plain_item(t.value_field)
-    return True
+    return column_name(field.name) == field.name and _plain_type(field.type)
 
 
-def _plain_item(item: pa.Field) -> bool:
-    t = item.type
+def _plain_type(t: pa.DataType) -> bool:
     if pa.types.is_struct(t):
         return all(_plain_names(c) for c in t)
-    if pa.types.is_list(t):
-        return _plain_item(t.value_field)
+    if pa.types.is_list(t):  # a list's item field is not named by a key
+        return _plain_type(t.value_type)
     return True
 
 

@@ -2,13 +2,13 @@
 
 A run writes its parts to a folder of its own, published only when the whole run succeeded.
 For a local destination the folder is inside it (publishing is then a rename on one file
-system): ``<destination>/_ndjson-parquet-work/<id>/``, with parts named ``part-*.parquet.tmp``.
+system): ``<destination>/_ndjson-parquet-work/run-*/``, parts named ``part-*.parquet.tmp``.
 No dataset reader looks there: Spark, Hive, Athena and pyarrow's datasets skip ``_`` folders,
 and the files do not end in ``.parquet``, so a ``**/*.parquet`` glob (DuckDB's, which does not
 skip hidden folders) never matches them. For an s3:// destination the folder is in the local
 temporary directory.
 
-A run holds an exclusive `flock` on ``<id>/.lock`` while it lives. The operating system drops
+A run holds an exclusive `flock` on ``run-*/.lock`` while it lives. The operating system drops
 the lock when the process dies, however it dies (SIGKILL, out of memory), so a later run
 removes every folder whose lock it can take: the debris of killed runs, never a live run's.
 """
