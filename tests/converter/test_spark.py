@@ -308,3 +308,25 @@ def test_glue_main_spreads_a_manifest_over_spark(spark_context: Any, moto_s3: An
     assert sorted(again.output_files) == [f"s3://output-bucket/{k}" for k in parquet_now]
     assert not any("-s00" in k for k in parquet_now)
     assert [k for k in keys() if "/_summary/" in k] == [f"events/_summary/{MANIFEST_ID}.json"]
+
+
+def test_warnings_of_a_distributed_run_are_those_of_the_whole() -> None:
+    from ndjson_parquet.converter import Summary
+    from ndjson_parquet.converter.spark import _warnings
+
+    def share(rows: int, quarantined: int, warnings: list[str]) -> Summary:
+        return Summary(
+            "r", 1, rows + quarantined, 0, rows, quarantined, 1, [], [], {}, [], 0.0,
+            warnings=warnings,
+        )  # fmt: skip
+
+    no_date = (
+        "partition_by: no row has the field 'ts'; every row is in dt=__HIVE_DEFAULT_PARTITION__/"
+    )
+    only_bad = share(0, 2, ["no row was written: all 2 non-blank lines went to quarantine"])
+    mixed = [share(3, 0, [no_date]), only_bad]
+    assert _warnings(mixed, share(3, 2, [])) == [no_date]
+    assert _warnings([share(3, 0, [no_date]), share(1, 0, [])], share(4, 0, [])) == []
+    assert _warnings([only_bad, only_bad], share(0, 4, [])) == [
+        "no row was written from 4 non-blank lines"
+    ]
