@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson_parquet.converter import ConvertOptions, column_name, convert, key_of
-from ndjson_parquet.converter.names import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, type_depth
+from ndjson_parquet.converter.nesting import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, type_depth
 from ndjson_parquet.converter.workdir import PART_SUFFIX, WORK_FOLDER
 from tests.converter.conftest import Run, assert_engines_agree, duckdb_rows
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ndjson_parquet.converter import ConvertOptions, convert, is_json_text, key_of
-from ndjson_parquet.converter.names import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, type_depth
+from ndjson_parquet.converter.nesting import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, type_depth
 from tests.converter.conftest import assert_engines_agree
 
 KEYS = st.sampled_from(["a", "b", "c", "d"])

@@ -1,4 +1,4 @@
-"""Column names that every query engine accepts, and the limits on nesting.
+"""Column names that every query engine accepts, from JSON keys: one reversible rule.
 
 JSON keys are any text; Spark 3.5 refuses a dataset with two columns equal under case-folding,
 Athena and the Glue Data Catalog store names lowercase (at most 255 characters), and dots,
@@ -28,13 +28,6 @@ from typing import Final
 import pyarrow as pa
 
 KEY_META: Final = b"ndjson_parquet.key"
-# Levels of objects and arrays kept as Parquet structs and lists; deeper values are JSON text.
-# A list takes two Parquet levels, so a column is at most ~65 levels deep, below the 100 that
-# pyarrow's reader (and others) accept by default.
-MAX_COLUMN_DEPTH: Final = 32
-# Lines nested deeper than this are quarantined: deep enough for any real document, shallow
-# enough for every parser here (Python's is recursive; pyarrow's crashes at about 15,000).
-MAX_LINE_DEPTH: Final = 256
 MAX_NAME_CHARS: Final = 255
 _STEM_CHARS: Final = 64
 RESERVED: Final = frozenset({"_source_file", "_source_line", "_manifest_id"})
@@ -124,18 +117,3 @@ def named_schema(schema: pa.Schema) -> pa.Schema:
 def keyed_schema(schema: pa.Schema) -> pa.Schema:
     """The schema named by JSON keys (a declared schema or a summary's, for the parser)."""
     return pa.schema([keyed_field(f) for f in schema], metadata=schema.metadata)
-
-
-def type_depth(t: pa.DataType) -> int:
-    """Levels of structs and lists in a type (a scalar is 0); not recursive."""
-    deepest = 0
-    stack = [(t, 0)]
-    while stack:
-        t, depth = stack.pop()
-        if pa.types.is_struct(t):
-            stack.extend((c.type, depth + 1) for c in t)
-            deepest = max(deepest, depth + 1)
-        elif pa.types.is_list(t):
-            stack.append((t.value_type, depth + 1))
-            deepest = max(deepest, depth + 1)
-    return deepest

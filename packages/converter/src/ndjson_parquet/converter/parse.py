@@ -17,7 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from ndjson_parquet.converter.names import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, type_depth
+from ndjson_parquet.converter.nesting import (
+    MAX_COLUMN_DEPTH,
+    SCAN_LINE_BYTES,
+    deep_lines,
+    type_depth,
+)
 from ndjson_parquet.converter.pybuild import (
     LineError,
     _json_kind,
@@ -37,9 +42,6 @@ from ndjson_parquet.converter.schema import (
 
 _WS = b" \t\r"
 _PROBE_BYTES = 1 << 20
-# A chunk with a line longer than this may hold a line nested deeper than pyarrow's reader
-# survives (it overflows its stack at about 15,000 levels): its nesting is measured first.
-SCAN_LINE_BYTES = 8 * 1024
 
 
 @dataclass(slots=True)
@@ -546,40 +548,6 @@ def group_lines(
     return groups
 
 
-# --- nesting ------------------------------------------------------------------------------------
-
-_BRACKETS = b"[]{}\n"
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
-_STEP = np.zeros(256, dtype=np.int32)
-_STEP[[ord("["), ord("{")]] = 1
-_STEP[[ord("]"), ord("}")]] = -1
-
-
-def deep_lines(
-    data: bytes | bytearray, first_line: int = 1, limit: int = MAX_LINE_DEPTH
-) -> frozenset[int]:
-    """Numbers of the lines whose brackets nest deeper than `limit`.
-
-    Brackets inside strings count too (an upper bound of the true depth: such a line is only
-    looked at more closely). Vectorised over the brackets alone.
-    """
-    kept = np.frombuffer(bytes(data).translate(None, _NOT_BRACKETS), dtype=np.uint8)
-    if not len(kept):
-        return frozenset()
-    depth = np.cumsum(_STEP[kept])
-    if max(int(depth.max()), 0) - min(int(depth.min()), 0) <= limit:
-        return frozenset()  # no line can go deeper than the whole chunk's range
-    newline = kept == 10
-    # Depth relative to the depth at the line's start (lines are independent).
-    last_newline = np.maximum.accumulate(np.where(newline, np.arange(len(kept)), -1))
-    base = np.where(last_newline >= 0, depth[np.maximum(last_newline, 0)], 0)
-    too_deep = (depth - base) > limit
-    if not too_deep.any():
-        return frozenset()
-    line_index = np.cumsum(newline) - newline
-    return frozenset((np.unique(line_index[too_deep]) + first_line).tolist())
-
-
 # --- the chunk parser ---------------------------------------------------------------------------
 
 
@@ -819,13 +787,11 @@ class ChunkParser:
             if number in deep:
                 exact.append((number, raw))
                 return
-            else:
-                try:
-                    value = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    # orjson also refuses valid JSON it cannot hold (1e400): ask the exact
-                    # parser.
-                    value = parse_line(raw)
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                # orjson also refuses valid JSON it cannot hold (1e400): ask the exact parser.
+                value = parse_line(raw)
             if not isinstance(value, dict):
                 raise LineError(f"not a JSON object (a JSON {_json_kind(value)})")
             good.append((number, raw))

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from ndjson_parquet.converter.conform import RawJson, _dump
-from ndjson_parquet.converter.names import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH
+from ndjson_parquet.converter.nesting import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, nesting_depth
 from ndjson_parquet.converter.schema import (
     MAX_EXACT_FLOAT_INT,
     WIDE_INT_KEY,
@@ -127,23 +127,6 @@ def parse_line(raw: bytes) -> dict[str, Any]:
     if nesting_depth(value) > MAX_LINE_DEPTH:
         raise LineError(f"nested more than {MAX_LINE_DEPTH} levels deep")
     return value
-
-
-def nesting_depth(value: Any) -> int:
-    """Levels of objects and arrays in a parsed value (not recursive: any depth is fine)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        v, depth = stack.pop()
-        if isinstance(v, dict):
-            v = v.values()
-        elif not isinstance(v, list):
-            continue
-        deepest = max(deepest, depth + 1)
-        if deepest > MAX_LINE_DEPTH:
-            return deepest
-        stack.extend((child, depth + 1) for child in v if isinstance(child, dict | list))
-    return deepest
 
 
 def _json_kind(value: Any) -> str:
