@@ -137,6 +137,19 @@ def test_drift_names_the_line_and_type_of_the_value_that_changed_it(run: Run) ->
     assert (entry["from_type"], entry["seen_type"], entry["line"]) == ("int64", "string", 3)
 
 
+def test_drift_across_chunks_names_nested_lines(run: Run) -> None:
+    lines = [f'{{"u": {{"age": {i}}}}}' for i in range(50)]
+    lines += ['{"u": {"name": "n"}}', '{"u": {"age": "x"}}', '{"v": 1}', '{"v": 2.5}']
+    summary, _ = run(("\n".join(lines) + "\n").encode(), chunk_bytes=200)
+    found = {(d["column"], d["from_type"], d["seen_type"], d["line"]) for d in summary.drift}
+    assert found == {
+        ("u.name", "absent", "string", 51),
+        ("u.age", "int64", "string", 52),
+        ("v", "absent", "int64", 53),
+        ("v", "int64", "double", 54),
+    }
+
+
 def test_temporary_files_are_never_where_readers_look(tmp_path: Path) -> None:
     src = tmp_path / "in.ndjson"
     src.write_bytes(b'{"a": 1}\n')

@@ -363,7 +363,7 @@ def _with_lineage_fields(schema: pa.Schema) -> pa.Schema:
 def _locate(d: Drift, piece: Piece) -> Drift:
     """Point a drift entry at the first line of the piece holding a value of the column
     (through structs; into lists, the first row holding the list)."""
-    parts = re.split(r"(\[\])|\.", d.column)
+    parts = [p for p in re.split(r"(\[\])|\.", d.column) if p is not None]
     top = parts[0]
     if top is None or top not in piece.table.column_names:
         return d
