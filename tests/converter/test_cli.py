@@ -18,6 +18,7 @@ from ndjson_parquet.common import Manifest, ManifestFile
 from ndjson_parquet.converter.cli import (
     EXIT_FAILED,
     EXIT_MAX_ERROR_RATE,
+    EXIT_NO_ROWS,
     EXIT_OK,
     EXIT_USAGE,
     main,
@@ -289,3 +290,77 @@ def test_manifest_run_removes_what_a_spark_run_of_it_left(
     assert not [p for p in leftovers if p.exists()]
     assert unrelated.exists()
     assert sorted(str(p) for p in out.rglob(f"{mid}*.parquet")) == sorted(summary["output_files"])
+
+
+# --- inputs and outcomes that must not look like a success --------------------------------------
+
+
+def test_all_lines_quarantined_is_not_a_success(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _write(tmp_path, "bad.ndjson", b"not json\n[1]\n\n")
+    code = main([src, "--output", str(tmp_path / "out"), "--json"])
+    out, err = capsys.readouterr()
+    assert code == EXIT_NO_ROWS
+    assert json.loads(out)["lines_quarantined"] == 2
+    assert "warning: no row was written: all 2 non-blank lines went to quarantine" in err
+
+
+def test_only_blank_lines_is_a_success(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _write(tmp_path, "blank.ndjson", b"\n \n")
+    assert main([src, "--output", str(tmp_path / "out"), "--json"]) == EXIT_OK
+
+
+def test_partition_by_a_field_no_row_has_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _write(tmp_path, "a.ndjson", GOOD_A)
+    code = main([src, "--output", str(tmp_path / "out"), "--partition-by", "ts", "--json"])
+    _, err = capsys.readouterr()
+    assert code == EXIT_OK
+    assert "warning: partition_by: no row has the field 'ts'" in err
+
+
+def test_standard_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    stdin = io.TextIOWrapper(io.BytesIO(GOOD_A + WITH_BAD))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    summary = _run_json(capsys, ["-", "--output", str(tmp_path / "out")])
+    assert (summary["rows_written"], summary["lines_quarantined"]) == (4, 2)
+    quarantine = Path(summary["quarantine_files"][0]).read_text().splitlines()
+    assert {json.loads(r)["source"] for r in quarantine} == {"-"}
+
+
+def test_folders_and_glob_patterns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(tmp_path, "a.ndjson", GOOD_A)
+    _write(tmp_path, "sub/b.jsonl", GOOD_B)
+    _write(tmp_path, "_hidden/c.ndjson", WITH_BAD)
+    _write(tmp_path, "notes.txt", b"not data\n")
+    folder = _run_json(capsys, [str(tmp_path / "in"), "--output", str(tmp_path / "out1")])
+    assert (folder["files"], folder["rows_written"]) == (2, 3)
+    pattern = _run_json(
+        capsys, [str(tmp_path / "in/**/*.ndjson"), "--output", str(tmp_path / "o2")]
+    )
+    assert pattern["files"] == 2  # a.ndjson and _hidden/c.ndjson: a pattern names files itself
+    code = main([str(tmp_path / "in/*.nothing"), "--output", str(tmp_path / "o3")])
+    assert code == EXIT_FAILED
+    assert "no file matches" in capsys.readouterr().err
+
+
+def test_s3_prefix(s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s3.put_object(Bucket="input-bucket", Key="2024-03-05/a.ndjson", Body=GOOD_A)
+    s3.put_object(Bucket="input-bucket", Key="2024-03-05/b.ndjson.gz", Body=_gzip(GOOD_B))
+    s3.put_object(Bucket="input-bucket", Key="2024-03-05/_SUCCESS", Body=b"")
+    s3.put_object(Bucket="input-bucket", Key="2024-03-06/c.ndjson", Body=WITH_BAD)
+    for uri in ("s3://input-bucket/2024-03-05/", "s3://input-bucket/2024-03-05"):
+        summary = _run_json(capsys, [uri, "--output", str(tmp_path / "out")])
+        assert (summary["files"], summary["rows_written"]) == (2, 3)
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)

@@ -20,10 +20,12 @@ def test_missing_columns_are_null_and_ints_widen() -> None:
 
 
 def test_values_become_json_text_that_parses_back_to_them() -> None:
-    values = [{"x": 1, "s": 'he said "hi"\n'}, None, {"x": None, "s": "ü"}]
+    values = [{"x": 1, "s": 'he said "hi"\n'}, None, {"s": "ü", "l": [None]}]
     table = pa.table({"a": pa.array(values), "n": pa.array([1, 2, None]), "t": ["q", None, "\\"]})
     target = pa.schema([json_text_field("a"), json_text_field("n"), json_text_field("t")])
     out = conform_table(table, target).to_pylist()
+    # A struct holds the union of the objects' fields: a field an object lacked (null in the
+    # struct) is left out of its JSON text; list elements that are null stay.
     assert [None if r["a"] is None else json.loads(r["a"]) for r in out] == values
     assert [r["n"] for r in out] == ["1", "2", None]
     assert [None if r["t"] is None else json.loads(r["t"]) for r in out] == ["q", None, "\\"]

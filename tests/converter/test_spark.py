@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +21,6 @@ from ndjson_parquet.converter.spark import (
     share_count,
     should_distribute,
 )
-from tests.conftest import require_tool
 
 MANIFEST_ID = "2024-03-05-20240306T010203Z-5ca1ab1e"
 
@@ -106,42 +103,10 @@ FILES = {
 }
 
 
-@pytest.fixture(scope="module")
-def spark_context() -> Iterator[Any]:
-    pyspark = pytest.importorskip("pyspark")
-    require_tool("java")  # Spark's JVM
-    # Local-mode executors are separate Python processes that inherit the environment of the
-    # moment the context starts: this interpreter, and fake credentials (the endpoint of a
-    # test's moto server is passed on with each task; credentials never are).
-    saved = dict(os.environ)
-    os.environ.update(
-        {
-            "PYSPARK_PYTHON": sys.executable,
-            "PYSPARK_DRIVER_PYTHON": sys.executable,
-            "SPARK_LOCAL_IP": "127.0.0.1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-    )
-    conf = (
-        pyspark.SparkConf()
-        .setMaster("local[2]")
-        .setAppName("ndjson-parquet-test")
-        .set("spark.ui.enabled", "false")
-        .set("spark.ui.showConsoleProgress", "false")
-        .set("spark.sql.shuffle.partitions", "2")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-    )
-    sc = pyspark.SparkContext(conf=conf)
-    sc.setLogLevel("ERROR")
-    try:
-        yield sc
-    finally:
-        sc.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+@pytest.fixture
+def spark_context(spark: Any) -> Any:
+    """The shared session's context (see conftest)."""
+    return spark.sparkContext
 
 
 def _inputs(tmp_path: Path) -> list[str]:
@@ -343,3 +308,25 @@ def test_glue_main_spreads_a_manifest_over_spark(spark_context: Any, moto_s3: An
     assert sorted(again.output_files) == [f"s3://output-bucket/{k}" for k in parquet_now]
     assert not any("-s00" in k for k in parquet_now)
     assert [k for k in keys() if "/_summary/" in k] == [f"events/_summary/{MANIFEST_ID}.json"]
+
+
+def test_warnings_of_a_distributed_run_are_those_of_the_whole() -> None:
+    from ndjson_parquet.converter import Summary
+    from ndjson_parquet.converter.spark import _warnings
+
+    def share(rows: int, quarantined: int, warnings: list[str]) -> Summary:
+        return Summary(
+            "r", 1, rows + quarantined, 0, rows, quarantined, 1, [], [], {}, [], 0.0,
+            warnings=warnings,
+        )  # fmt: skip
+
+    no_date = (
+        "partition_by: no row has the field 'ts'; every row is in dt=__HIVE_DEFAULT_PARTITION__/"
+    )
+    only_bad = share(0, 2, ["no row was written: all 2 non-blank lines went to quarantine"])
+    mixed = [share(3, 0, [no_date]), only_bad]
+    assert _warnings(mixed, share(3, 2, [])) == [no_date]
+    assert _warnings([share(3, 0, [no_date]), share(1, 0, [])], share(4, 0, [])) == []
+    assert _warnings([only_bad, only_bad], share(0, 4, [])) == [
+        "no row was written from 4 non-blank lines"
+    ]

@@ -7,6 +7,7 @@ summary = convert(["events.ndjson.gz"], "out/", ConvertOptions(partition_by="ts"
 from ndjson_parquet.converter.conform import conform_file, conform_parquet, conform_table
 from ndjson_parquet.converter.engine import convert, output_name, summary_location
 from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded, SchemaFileError
+from ndjson_parquet.converter.names import column_name, key_of
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
 from ndjson_parquet.converter.schema import (
     Drift,
@@ -28,12 +29,14 @@ __all__ = [
     "Progress",
     "SchemaFileError",
     "Summary",
+    "column_name",
     "conform_file",
     "conform_parquet",
     "conform_table",
     "convert",
     "finalize_schema",
     "is_json_text",
+    "key_of",
     "load_schema",
     "output_name",
     "schema_from_json",

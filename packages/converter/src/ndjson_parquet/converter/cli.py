@@ -3,14 +3,24 @@
 Stand-alone as `ndjson-parquet-convert SRC... --output DEST`; the operator command mounts the
 same arguments as `ndjson-parquet convert` (`add_arguments` and `run`).
 
+Inputs: files, `-` (standard input), folders and glob patterns (`in/**/*.ndjson`), s3:// URIs
+of objects and s3:// prefixes (`s3://bucket/2024-03-05/`). A folder or prefix stands for the
+NDJSON files under it (names ending in .ndjson, .jsonl or .json, optionally .gz/.zst/.zstd;
+names starting with `_` or `.` are skipped, as dataset readers skip them), in name order.
+
 Exit codes: 0 converted; 1 the conversion failed; 2 bad usage; 3 more lines were bad than
-`--max-error-rate` allows (nothing was written).
+`--max-error-rate` allows (nothing was written); 4 the input had non-blank lines but no row was
+written (all went to quarantine; the quarantine file and summary are written). Warnings (no
+row written, a `--partition-by` field no row has) go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +37,10 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_MAX_ERROR_RATE: Final = 3
+EXIT_NO_ROWS: Final = 4
+
+_NDJSON_NAME: Final = re.compile(r"[^/]*\.(ndjson|jsonl|json)(\.(gz|zst|zstd))?", re.IGNORECASE)
+_GLOB_CHARS: Final = re.compile(r"[*?\[]")
 
 DESCRIPTION: Final = (
     "Convert NDJSON files (local paths or s3:// URIs; .gz and .zst by extension) to Parquet. "
@@ -50,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sources",
         nargs="*",
         metavar="SRC",
-        help="input files: local paths or s3:// URIs (or give --manifest instead)",
+        help="input files, '-' (stdin), folders, glob patterns, s3:// URIs or s3:// prefixes "
+        "(or give --manifest instead)",
     )
     parser.add_argument(
         "-o",
@@ -132,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     interactive = not args.json and sys.stdout.isatty()
     try:
         options = _options(args)
-        sources: Any = args.sources
+        sources: Any = expand_inputs(args.sources)
         if args.manifest:
             from ndjson_parquet.converter.glue import read_manifest
 
@@ -153,7 +168,73 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary.to_dict(), default=str))
     else:
         _print_summary(summary, _console())
+    for warning in summary.warnings:
+        print(f"ndjson-parquet convert: warning: {warning}", file=sys.stderr)
+    if summary.rows_written == 0 and summary.lines_read > summary.blank_lines:
+        return EXIT_NO_ROWS
     return EXIT_OK
+
+
+class InputError(ValueError):
+    """An input pattern, folder or prefix that names no file."""
+
+
+def expand_inputs(specs: Sequence[str]) -> list[str]:
+    """Files, in order, for the command's inputs (see the module docs)."""
+    found: list[str] = []
+    for spec in specs:
+        if spec == "-":
+            found.append(spec)
+        elif spec.startswith("s3://"):
+            found.extend(_s3_inputs(spec))
+        elif _GLOB_CHARS.search(spec):
+            matches = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise InputError(f"no file matches {spec}")
+            found.extend(matches)
+        elif os.path.isdir(spec):
+            found.extend(_folder_inputs(spec))
+        else:
+            found.append(spec)
+    return found
+
+
+def _is_data_file(relative: str) -> bool:
+    parts = relative.replace(os.sep, "/").split("/")
+    hidden = any(p.startswith(("_", ".")) for p in parts)
+    return not hidden and bool(_NDJSON_NAME.fullmatch(parts[-1]))
+
+
+def _folder_inputs(folder: str) -> list[str]:
+    files = []
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            if _is_data_file(os.path.relpath(path, folder)):
+                files.append(path)
+    if not files:
+        raise InputError(f"no NDJSON file (.ndjson, .jsonl, .json) in folder {folder}")
+    return sorted(files)
+
+
+def _s3_inputs(uri: str) -> list[str]:
+    """An object, or the NDJSON objects under a prefix (a URI ending in '/', naming a bucket,
+    or naming no object with an NDJSON file name)."""
+    from ndjson_parquet.converter import storage
+
+    bucket_and_key = uri[len("s3://") :]
+    key = bucket_and_key.partition("/")[2]
+    if key and not key.endswith("/") and _NDJSON_NAME.fullmatch(key.rsplit("/", 1)[-1]):
+        return [uri]
+    prefix = uri if not key or key.endswith("/") else uri + "/"
+    objects = storage.list_files(prefix)
+    root = prefix.rstrip("/") + "/"
+    files = sorted(o for o in objects if _is_data_file(o[len(root) :]))
+    if not files:
+        if key and not key.endswith("/"):
+            return [uri]  # an object with another name: read as NDJSON
+        raise InputError(f"no NDJSON object under {uri}")
+    return files
 
 
 def _options(args: argparse.Namespace) -> ConvertOptions:

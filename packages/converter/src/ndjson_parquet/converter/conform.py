@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ndjson_parquet.converter.errors import ConversionError
+from ndjson_parquet.converter.names import key_of
 from ndjson_parquet.converter.schema import (
     EMPTY_STRUCT_KEY,
     NULL_ONLY_KEY,
@@ -42,14 +43,18 @@ def _dump(value: Any) -> str:
 
 
 def _python_value(value: Any, field: pa.Field) -> Any:
-    """Mark the JSON-text parts of a value read back from Arrow so they are embedded raw."""
+    """Mark the JSON-text parts of a value read back from Arrow so they are embedded raw.
+
+    A struct field that is null is left out: a struct holds the union of the fields of many
+    objects, and a field an object did not have is null (absent is not null).
+    """
     if value is None:
         return None
     if is_json_text(field):
         return RawJson(value)
     t = field.type
     if pa.types.is_struct(t):
-        return {c.name: _python_value(value.get(c.name), c) for c in t}
+        return {key_of(c): _python_value(value[c.name], c) for c in t if value[c.name] is not None}
     if pa.types.is_list(t):
         return [_python_value(v, t.value_field) for v in value]
     return value
@@ -80,6 +85,32 @@ def json_text(array: pa.Array, field: pa.Field) -> pa.Array:
     )
 
 
+def match_fields(src: list[pa.Field], dst: list[pa.Field]) -> tuple[list[int | None], list[str]]:
+    """For each target field, the index of the source field holding it (or None); and the
+    source fields no target holds.
+
+    A field is matched by name first (same naming on both sides, and lineage columns), then by
+    JSON key (a source named by keys, a target by column names: see `names`).
+    """
+    by_name = {f.name: i for i, f in enumerate(src)}
+    by_key: dict[str, int] = {}
+    for index, f in enumerate(src):
+        by_key.setdefault(key_of(f), index)
+    dst_names = {f.name for f in dst}
+    used: set[int] = set()
+    matched: list[int | None] = []
+    for f in dst:
+        i: int | None = by_name.get(f.name)
+        if i is None or i in used:
+            i = by_key.get(key_of(f))
+            if i is not None and (i in used or src[i].name in dst_names):
+                i = None
+        if i is not None:
+            used.add(i)
+        matched.append(i)
+    return matched, [f.name for index, f in enumerate(src) if index not in used]
+
+
 def conform_array(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
     """`array` (typed as `src`) as the type of `dst`."""
     if is_json_text(dst):
@@ -108,18 +139,21 @@ def conform_array(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
 
 def _conform_struct(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
     mask = array.is_null()
-    if pa.types.is_struct(array.type):
-        kids = dict(zip([f.name for f in array.type], array.flatten(), strict=True))
-        src_fields = {f.name: f for f in array.type}
-    else:  # an empty-struct JSON-text column: every non-null value is {}
-        kids, src_fields = {}, {}
+    src_fields: list[pa.Field] = []
+    kids: list[pa.Array] = []
+    if pa.types.is_struct(array.type):  # else an empty-struct JSON-text column: {} or null
+        # `src` carries the field metadata (keys) the array's type may lack.
+        declared = src.type if pa.types.is_struct(src.type) else array.type
+        if declared.num_fields != array.type.num_fields:
+            declared = array.type
+        src_fields, kids = list(declared), array.flatten()
+    matched, extra = match_fields(src_fields, list(dst.type))
     children = []
-    for f in dst.type:
-        if f.name in kids:
-            children.append(conform_array(kids[f.name], src_fields[f.name], f))
-        else:
+    for f, i in zip(dst.type, matched, strict=True):
+        if i is None:
             children.append(pa.nulls(len(array), f.type))
-    extra = set(kids) - {f.name for f in dst.type}
+        else:
+            children.append(conform_array(kids[i], src_fields[i], f))
     if extra:
         raise ConversionError(f"fields {sorted(extra)} of {src.name} missing in the target schema")
     return pa.StructArray.from_arrays(children, fields=list(dst.type), mask=mask)
@@ -150,20 +184,18 @@ def conform_table(
         if table.num_columns:
             raise ConversionError(f"columns {table.column_names} are missing in the target schema")
         return table
-    names = set(schema.names)
-    extra = [n for n in table.column_names if n not in names]
-    if extra:
-        raise ConversionError(f"columns {extra} are missing in the target schema")
     if table.schema.equals(schema) and same_schema(src_schema, schema):
         return table
+    matched, extra = match_fields(list(src_schema), list(schema))
+    if extra:
+        raise ConversionError(f"columns {extra} are missing in the target schema")
     columns = []
-    for f in schema:
-        i = src_schema.get_field_index(f.name)
-        if i < 0:
+    for f, i in zip(schema, matched, strict=True):
+        if i is None:
             columns.append(pa.nulls(table.num_rows, f.type))
             continue
         src = src_schema.field(i)
-        col = table.column(f.name)
+        col = table.column(i)
         chunks = [conform_array(c, src, f) for c in col.chunks]
         columns.append(pa.chunked_array(chunks, type=f.type))
     return pa.Table.from_arrays(columns, schema=schema)

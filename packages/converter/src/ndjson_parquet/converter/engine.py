@@ -17,8 +17,6 @@ import dataclasses
 import hashlib
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -35,9 +33,14 @@ import pyarrow.parquet as pq
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded
+from ndjson_parquet.converter.names import column_name, key_of, keyed_schema
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
 from ndjson_parquet.converter.parse import BadLine, ChunkParser, ParsedChunk, Piece
-from ndjson_parquet.converter.partition import partition_folder, split_by_partition
+from ndjson_parquet.converter.partition import (
+    DEFAULT_PARTITION,
+    partition_folder,
+    split_by_partition,
+)
 from ndjson_parquet.converter.schema import (
     Drift,
     Origin,
@@ -54,6 +57,7 @@ from ndjson_parquet.converter.sources import (
     prefetch,
     resolve_sources,
 )
+from ndjson_parquet.converter.workdir import work_folder
 from ndjson_parquet.converter.writer import Part, PartWriter, WriterSettings
 
 if TYPE_CHECKING:
@@ -138,8 +142,10 @@ class _Run:
         self.manifest = manifest
         self.progress_cb = progress
         self.workdir = workdir
-        self.parser = ChunkParser(declared=options.schema, block_size=options.block_bytes)
-        self.schema: pa.Schema | None = options.schema
+        # Internally columns are named by their JSON keys; names are given when written.
+        declared = keyed_schema(options.schema) if options.schema is not None else None
+        self.parser = ChunkParser(declared=declared, block_size=options.block_bytes)
+        self.schema: pa.Schema | None = declared
         self.drift: list[Drift] = []
         self._drift_seen: set[tuple[str, str, str, str]] = set()
         self.exact_values = 0
@@ -182,6 +188,7 @@ class _Run:
                     self.sources[index].location,
                     self.schema,
                     chunk.lines,
+                    chunk.longest_line,
                 )
                 pending.append((future, index, read_so_far))
                 if len(pending) >= 2:
@@ -284,7 +291,8 @@ class _Run:
     def _write_in_line_order(self, source: Source, pieces: list[Piece]) -> None:
         """The pieces of one chunk (read by different routes: mixed types, exact numbers)
         written as one table in line order, so that routing never reorders rows."""
-        for piece in pieces:
+        # In line order, so that drift names the type so far and the line that changed it.
+        for piece in sorted(pieces, key=lambda p: int(p.lines[0])):
             self._absorb(source, piece)
         schema = self._final
         assert schema is not None
@@ -317,7 +325,8 @@ class _Run:
             table, out_schema = self._with_lineage(table, out_schema, source, lines)
         self.rows += table.num_rows
         if self.options.partition_by:
-            for value, rows in split_by_partition(table, self.options.partition_by):
+            by = column_name(self.options.partition_by)
+            for value, rows in split_by_partition(table, by):
                 self.writer.put(rows, out_schema, value)
         else:
             folder = self.manifest.date_prefix if self.manifest is not None else None
@@ -352,23 +361,33 @@ def _with_lineage_fields(schema: pa.Schema) -> pa.Schema:
 
 
 def _locate(d: Drift, piece: Piece) -> Drift:
-    """Point a drift entry at the first line of the piece holding a value of the column."""
-    top = re.split(r"[.\[]", d.column, maxsplit=1)[0]
-    if top not in piece.table.column_names:
+    """Point a drift entry at the first line of the piece holding a value of the column
+    (through structs; into lists, the first row holding the list)."""
+    parts = [p for p in re.split(r"(\[\])|\.", d.column) if p is not None]
+    top = parts[0]
+    if top is None or top not in piece.table.column_names:
         return d
-    valid = piece.table.column(top).is_valid()
+    array: pa.Array = piece.table.column(top).combine_chunks()
+    for part in parts[1:]:
+        if not part or not pa.types.is_struct(array.type):
+            break
+        index = array.type.get_field_index(part)
+        if index < 0:
+            break
+        array = _child(array, index)
+    valid = array.is_valid()
     idx = pc.index(valid, True).as_py()
     if idx is None or idx < 0:
         return d
     return dataclasses.replace(d, line=int(piece.lines[idx]))
 
 
-def _work_root(destination: str) -> str | None:
-    """Temporary files live next to a local destination (renames stay on one file system)."""
-    if storage.is_s3(destination):
-        return None
-    Path(destination).mkdir(parents=True, exist_ok=True)
-    return destination
+def _child(array: pa.StructArray, index: int) -> pa.Array:
+    """A struct's child, null where the struct is null."""
+    child = array.field(index)
+    if not array.null_count:
+        return child
+    return pc.if_else(array.is_valid(), child, pa.nulls(len(child), child.type))
 
 
 def convert(
@@ -390,59 +409,92 @@ def convert(
     resolved = resolve_sources(sources)
     dest = os.fspath(destination)
     quarantine_root = opts.quarantine or storage.join(dest, QUARANTINE_FOLDER)
-    workdir = Path(tempfile.mkdtemp(prefix=".ndjson-parquet-", dir=_work_root(dest)))
+    with work_folder(dest) as workdir:
+        return _convert(resolved, dest, opts, manifest, progress, workdir, quarantine_root, started)
+
+
+def _convert(
+    resolved: list[Source],
+    dest: str,
+    opts: ConvertOptions,
+    manifest: Manifest | None,
+    progress: Callable[[Progress], None] | None,
+    workdir: Path,
+    quarantine_root: str,
+    started: float,
+) -> Summary:
+    run = _Run(resolved, dest, opts, manifest, progress, workdir)
     try:
-        run = _Run(resolved, dest, opts, manifest, progress, workdir)
-        try:
-            run.run()
-        except BaseException:
-            run.writer.abort()
-            raise
-        finally:
-            run.quarantine_fieldless()
-            run.quarantine.close()
-        parts = run.writer.close()
-        run_id = _run_id_ok(
-            opts.run_id
-            or (manifest.manifest_id if manifest is not None else "h" + run.digest.hexdigest()[:20])  # type: ignore[union-attr]
-        )
-        data_schema, final_drift = finalize_schema(run.schema or pa.schema([]))
-        run._add_drift(final_drift)
-        schema = _with_lineage_fields(data_schema) if opts.lineage else data_schema
-        summary = Summary(
-            run_id=run_id,
-            files=len(resolved),
-            lines_read=run.lines,
-            blank_lines=run.blank,
-            rows_written=sum(p.rows for p in parts),
-            lines_quarantined=run.quarantine.count,
-            bytes_read=run.bytes_read,
-            output_files=[],
-            quarantine_files=[],
-            schema=schema_to_json(schema),
-            drift=[d.to_dict() for d in run.drift],
-            seconds=0.0,
-            exact_values=run.exact_values,
-            manifest_id=manifest.manifest_id if manifest is not None else None,
-            destination=dest,
-        )
-        if not summary.counts_add_up:
-            raise ConversionError(
-                f"counts do not add up: {summary.lines_read} lines read, {summary.rows_written} rows, "
-                f"{summary.lines_quarantined} quarantined, {summary.blank_lines} blank"
-            )
-        _check_error_rate(summary, opts.max_error_rate)
-        parts = _unify_parts(parts, schema, workdir, run.writer.settings)
-        if opts.partition_by:
-            single_folder = None  # parts may be in any dt= folder
-        elif manifest is not None:
-            single_folder = partition_folder(manifest.date_prefix)
-        else:
-            single_folder = ""
-        _commit(summary, parts, dest, quarantine_root, run.quarantine.path, started, single_folder)
-        return summary
+        run.run()
+    except BaseException:
+        run.writer.abort()
+        raise
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        run.quarantine_fieldless()
+        run.quarantine.close()
+    parts = run.writer.close()
+    run_id = _run_id_ok(
+        opts.run_id
+        or (manifest.manifest_id if manifest is not None else "h" + run.digest.hexdigest()[:20])  # type: ignore[union-attr]
+    )
+    data_schema, final_drift = finalize_schema(run.schema or pa.schema([]))
+    run._add_drift(final_drift)
+    schema = _with_lineage_fields(data_schema) if opts.lineage else data_schema
+    summary = Summary(
+        run_id=run_id,
+        files=len(resolved),
+        lines_read=run.lines,
+        blank_lines=run.blank,
+        rows_written=sum(p.rows for p in parts),
+        lines_quarantined=run.quarantine.count,
+        bytes_read=run.bytes_read,
+        output_files=[],
+        quarantine_files=[],
+        schema=schema_to_json(schema),
+        drift=[d.to_dict() for d in run.drift],
+        seconds=0.0,
+        exact_values=run.exact_values,
+        manifest_id=manifest.manifest_id if manifest is not None else None,
+        destination=dest,
+    )
+    summary.warnings = _warnings(summary, opts, data_schema, parts)
+    if not summary.counts_add_up:
+        raise ConversionError(
+            f"counts do not add up: {summary.lines_read} lines read, {summary.rows_written} rows, "
+            f"{summary.lines_quarantined} quarantined, {summary.blank_lines} blank"
+        )
+    _check_error_rate(summary, opts.max_error_rate)
+    parts = _unify_parts(parts, schema, workdir, run.writer.settings)
+    if opts.partition_by:
+        single_folder = None  # parts may be in any dt= folder
+    elif manifest is not None:
+        single_folder = partition_folder(manifest.date_prefix)
+    else:
+        single_folder = ""
+    _commit(summary, parts, dest, quarantine_root, run.quarantine.path, started, single_folder)
+    return summary
+
+
+def _warnings(
+    summary: Summary, options: ConvertOptions, schema: pa.Schema, parts: list[Part]
+) -> list[str]:
+    """What makes a run that did not fail look wrong to someone who trusts its output."""
+    found = []
+    non_blank = summary.lines_read - summary.blank_lines
+    if non_blank and not summary.rows_written:
+        found.append(
+            f"no row was written: all {non_blank} non-blank lines went to quarantine"
+            if summary.lines_quarantined == non_blank
+            else f"no row was written from {non_blank} non-blank lines"
+        )
+    by = options.partition_by
+    if by and parts and all(p.partition == DEFAULT_PARTITION for p in parts):
+        present = any(key_of(f) == by for f in schema)
+        found.append(
+            f"partition_by: {'no row has a date in' if present else 'no row has'} the field "
+            f"{by!r}; every row is in {partition_folder(DEFAULT_PARTITION)}/"
+        )
+    return found
 
 
 def _check_error_rate(summary: Summary, limit: float | None) -> None:

@@ -272,6 +272,8 @@ def main(argv: Sequence[str] | None = None, *, spark_context: Any = None) -> Sum
         )
         raise
     log.info("conversion summary %s", summary_json(summary))
+    for warning in summary.warnings:  # e.g. no row written: every line went to quarantine
+        log.warning("%s", warning)
     return summary
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -88,6 +88,9 @@ class Summary:
     manifest_id: str | None = None
     destination: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # What makes a run that did not fail look wrong: no row written, a partition field no
+    # row has. The command prints them on stderr.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -101,6 +104,11 @@ class Summary:
         return self.lines_read == self.rows_written + self.lines_quarantined + self.blank_lines
 
     def to_dict(self) -> dict[str, Any]:
-        doc = asdict(self)
+        """A JSON-able dict. Shallow: the schema is already JSON; nothing recurses into it."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("output_files", "quarantine_files", "drift", "warnings"):
+            doc[name] = list(doc[name])
+        doc["schema"] = dict(self.schema)
+        doc["extra"] = dict(self.extra)
         doc["counts_add_up"] = self.counts_add_up
         return doc

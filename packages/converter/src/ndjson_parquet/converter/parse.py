@@ -17,7 +17,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from ndjson_parquet.converter.pybuild import LineError, _json_kind, build_exact, parse_line
+from ndjson_parquet.converter.nesting import (
+    MAX_COLUMN_DEPTH,
+    SCAN_LINE_BYTES,
+    deep_lines,
+    type_depth,
+)
+from ndjson_parquet.converter.pybuild import (
+    LineError,
+    _json_kind,
+    build_exact,
+    parse_line,
+    per_line,
+)
 from ndjson_parquet.converter.schema import (
     MAX_EXACT_FLOAT_INT,
     NULL_ONLY_KEY,
@@ -163,10 +175,17 @@ def _read_arrow(data: bytes | bytearray, hint: pa.Schema | None, block_size: int
     for _ in range(4):
         parse = pj.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
         table = pj.read_json(pa.BufferReader(data), read_options=read_options, parse_options=parse)
-        if not any(_has_timestamp(t) for t in table.schema.types):
+        # Columns nested deeper than the limit are read again exactly (`exact_path_rows`).
+        if not any(
+            _has_timestamp(t) for t in table.schema.types if type_depth(t) <= MAX_COLUMN_DEPTH
+        ):
             return table
         keep = {f.name: f for f in (explicit or [])}
-        fields = [_untimestamp(f, keep.get(f.name)) for f in table.schema]
+        fields = [
+            _untimestamp(f, keep.get(f.name))
+            for f in table.schema
+            if type_depth(f.type) <= MAX_COLUMN_DEPTH
+        ]
         new = pa.schema([f for f in fields if f is not None])
         if explicit is not None and new.equals(explicit):
             return table  # only declared timestamps left
@@ -178,20 +197,24 @@ def _read_arrow(data: bytes | bytearray, hint: pa.Schema | None, block_size: int
 
 
 def _rounded_rows(array: pa.Array) -> np.ndarray | None:
-    """Rows holding an integral double beyond ±2^53 (maybe a rounded integer literal)."""
+    """Rows holding an integral double beyond ±2^53 (maybe a rounded integer literal), or
+    NaN/±Infinity (pyarrow's reader accepts them; they are not JSON)."""
     t = array.type
     if pa.types.is_floating(t):
         if len(array) == array.null_count:
             return None
         mm = pc.min_max(array).as_py()
-        if max(abs(mm["min"]), abs(mm["max"])) < MAX_EXACT_FLOAT_INT:
+        # min_max skips NaN; a sum is NaN if any value is (or ±inf).
+        total = pc.sum(array).as_py()
+        if max(abs(mm["min"]), abs(mm["max"])) < MAX_EXACT_FLOAT_INT and np.isfinite(total):
             return None
         values = array.to_numpy(zero_copy_only=False)
+        finite = np.isfinite(values)
         big = np.abs(values) >= MAX_EXACT_FLOAT_INT
-        if not big.any():
+        if not big.any() and finite.all():
             return None
         with np.errstate(invalid="ignore"):
-            mask = big & np.isfinite(values) & (np.floor(values) == values)
+            mask = (big & finite & (np.floor(values) == values)) | ~finite
         if array.null_count:
             mask &= array.is_valid().to_numpy(zero_copy_only=False)
         return mask if mask.any() else None
@@ -213,14 +236,19 @@ def _rounded_rows(array: pa.Array) -> np.ndarray | None:
     return None
 
 
-def rounded_rows(table: pa.Table) -> np.ndarray | None:
+def exact_path_rows(table: pa.Table) -> np.ndarray | None:
+    """Rows the reader may have changed (rounded integers, NaN/±Infinity) or that hold values
+    nested deeper than `MAX_COLUMN_DEPTH`: they are read again by the exact path."""
     out: np.ndarray | None = None
-    for col in table.columns:
-        m = (
-            _rounded_rows(col.combine_chunks())
-            if col.num_chunks != 1
-            else _rounded_rows(col.chunk(0))
-        )
+    for f, col in zip(table.schema, table.columns, strict=True):
+        if type_depth(f.type) > MAX_COLUMN_DEPTH:
+            m = col.is_valid().to_numpy(zero_copy_only=False)
+        else:
+            m = (
+                _rounded_rows(col.combine_chunks())
+                if col.num_chunks != 1
+                else _rounded_rows(col.chunk(0))
+            )
         if m is not None:
             out = m if out is None else out | m
     return out
@@ -547,10 +575,46 @@ class ChunkParser:
         source: str,
         hint: pa.Schema | None,
         line_count: int | None = None,
+        longest_line: int | None = None,
     ) -> ParsedChunk:
-        out = ParsedChunk(lines=count_lines(data) if line_count is None else line_count)
+        """The chunk's lines as pieces of Arrow data, bad lines and drift; never raises for
+        what the lines hold: if handling the chunk fails (a line nested deep enough to exhaust
+        Python's recursion in schema code, or anything unforeseen), it is handled again with
+        every line nested deeper than `MAX_COLUMN_DEPTH` on the exact path, and failing that
+        with every line on it (where each line has its own guard)."""
+        lines = count_lines(data) if line_count is None else line_count
+        try:
+            return self._parse(data, first_line, source, hint, lines, longest_line)
+        except Exception:
+            pass
+        out = ParsedChunk(lines=lines)
+        try:
+            deep = deep_lines(data, first_line, MAX_COLUMN_DEPTH)
+            self._slow(out, data, first_line, source, hint, deep)
+        except Exception:
+            out = ParsedChunk(lines=lines)
+            every = self._non_blank(out, data, first_line)
+            for start in range(0, len(every), 1024):
+                self._exact(out, every[start : start + 1024], source)
+        return out
+
+    def _parse(
+        self,
+        data: bytes | bytearray,
+        first_line: int,
+        source: str,
+        hint: pa.Schema | None,
+        line_count: int,
+        longest_line: int | None,
+    ) -> ParsedChunk:
+        out = ParsedChunk(lines=line_count)
         if not out.lines:
             return out
+        if longest_line is None or longest_line > SCAN_LINE_BYTES:
+            deep = deep_lines(data, first_line)
+            if deep:  # never given to pyarrow's reader as they are: parsed line by line
+                self._slow(out, data, first_line, source, hint, deep)
+                return out
         if hint is None and len(data) > 2 * _PROBE_BYTES:
             hint = self._probe(data)
         if self.conflicts and self._by_groups(out, data, first_line, source, hint):
@@ -673,7 +737,7 @@ class ChunkParser:
         raw_lines: Sequence[bytes] | None = None,
     ) -> None:
         """Add a piece read by pyarrow after moving possibly rounded rows to the exact path."""
-        suspicious = rounded_rows(table)
+        suspicious = exact_path_rows(table)
         if suspicious is not None:
             if raw_lines is None:
                 assert data is not None
@@ -685,6 +749,10 @@ class ChunkParser:
             keep = ~suspicious
             table = table.filter(pa.array(keep))
             lines = lines[keep]
+            # Columns nested too deeply had all their values moved: none reaches the schema.
+            deep = [f.name for f in table.schema if type_depth(f.type) > MAX_COLUMN_DEPTH]
+            if deep:
+                table = table.drop_columns(deep)
         if table.num_rows:
             out.pieces.append(Piece(table, marked_schema(table), lines))
 
@@ -705,28 +773,32 @@ class ChunkParser:
         first_line: int,
         source: str,
         hint: pa.Schema | None,
+        deep: frozenset[int] = frozenset(),
     ) -> None:
+        """Look at each line: bad ones to quarantine, the others read in pieces.
+
+        `deep` (line numbers) are lines that may be nested too deeply for pyarrow's reader or
+        for the schema code: they go to the exact path, which measures their depth.
+        """
         good: list[tuple[int, bytes]] = []
-        for i, raw in enumerate(self._split(data)):
-            number = first_line + i
-            if not raw.strip(_WS):
-                out.blank += 1
-                continue
+        exact: list[tuple[int, bytes]] = []
+
+        def check(number: int, raw: bytes) -> None:
+            if number in deep:
+                exact.append((number, raw))
+                return
             try:
                 value = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 # orjson also refuses valid JSON it cannot hold (1e400): ask the exact parser.
-                try:
-                    value = parse_line(raw)
-                except LineError as err:
-                    out.bad.append(BadLine(number, raw, str(err)))
-                    continue
+                value = parse_line(raw)
             if not isinstance(value, dict):
-                out.bad.append(
-                    BadLine(number, raw, f"not a JSON object (a JSON {_json_kind(value)})")
-                )
-                continue
+                raise LineError(f"not a JSON object (a JSON {_json_kind(value)})")
             good.append((number, raw))
+
+        lines = self._non_blank(out, data, first_line)
+        per_line(lines, check, lambda n, raw, why: out.bad.append(BadLine(n, raw, why)))
+        self._exact(out, exact, source)
         self._pieces(out, good, source, hint)
 
     def _pieces(

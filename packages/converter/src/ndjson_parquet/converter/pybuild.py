@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from ndjson_parquet.converter.conform import RawJson, _dump
+from ndjson_parquet.converter.nesting import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, nesting_depth
 from ndjson_parquet.converter.schema import (
     MAX_EXACT_FLOAT_INT,
     WIDE_INT_KEY,
@@ -34,6 +35,34 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 class LineError(ValueError):
     """Why a line goes to quarantine."""
+
+
+def quarantine_reason(exc: BaseException) -> str:
+    """The quarantine record's error for whatever handling one line raised."""
+    if isinstance(exc, LineError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return f"nested too deeply to parse (more than {MAX_LINE_DEPTH} levels)"
+    if isinstance(exc, UnicodeError):
+        return f"not valid text: {exc}"
+    return f"cannot convert this line: {type(exc).__name__}: {exc}"
+
+
+def per_line(
+    lines: Sequence[tuple[int, bytes]],
+    handle: Callable[[int, bytes], None],
+    reject: Callable[[int, bytes, str], None],
+) -> None:
+    """`handle` each (line number, raw) line; any failure sends that line alone to quarantine.
+
+    The one place where a line's failure becomes a quarantine record: whatever a single line
+    holds (deep nesting, invalid text, a value no rule foresaw), the run goes on without it.
+    """
+    for number, raw in lines:
+        try:
+            handle(number, raw)
+        except Exception as exc:  # any failure of this line is this line's, never the run's
+            reject(number, raw, quarantine_reason(exc))
 
 
 class ExactNumber(RawJson):
@@ -57,6 +86,14 @@ def _reject_constant(text: str) -> Any:
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    for key, _ in pairs:
+        if not key.isascii():
+            try:
+                key.encode("utf-8")
+            except UnicodeEncodeError:
+                raise LineError(
+                    "not valid JSON text: a key holds a lone surrogate escape"
+                ) from None
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
@@ -80,11 +117,15 @@ def parse_line(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise LineError(f"not valid UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        value = _DECODER.decode(text.strip())
+        value = _DECODER.decode(text.strip(" \t\r\n"))  # JSON white space only
     except json.JSONDecodeError as exc:
         raise LineError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise LineError(f"nested more than {MAX_LINE_DEPTH} levels deep") from None
     if not isinstance(value, dict):
         raise LineError(f"not a JSON object (a JSON {_json_kind(value)})")
+    if nesting_depth(value) > MAX_LINE_DEPTH:
+        raise LineError(f"nested more than {MAX_LINE_DEPTH} levels deep")
     return value
 
 
@@ -109,7 +150,14 @@ _STR = pa.field("v", pa.string())
 _JSON = json_text_field("v")
 
 
-def _infer(value: Any, unifier: _Unifier, path: str) -> pa.Field:
+def _infer(value: Any, unifier: _Unifier, path: str, depth: int = 0) -> pa.Field:
+    if isinstance(value, dict | list) and depth >= MAX_COLUMN_DEPTH:
+        # Deeper levels would exceed what Parquet readers accept: the value's exact JSON text.
+        kind = _json_kind(value) if isinstance(value, list) else "object"
+        o = unifier.origin
+        why = f"nested deeper than {MAX_COLUMN_DEPTH} levels, kept as JSON text"
+        unifier.drift.append(Drift(path, kind, kind, "json", why, o.file, o.line))
+        return _JSON
     if value is None:
         return _NULL
     if isinstance(value, bool):
@@ -130,10 +178,11 @@ def _infer(value: Any, unifier: _Unifier, path: str) -> pa.Field:
     if isinstance(value, list):
         item: pa.Field = _NULL
         for v in value:
-            item = unifier.field(item, _infer(v, unifier, f"{path}[]"), f"{path}[]", unifier.origin)
+            kid = _infer(v, unifier, f"{path}[]", depth + 1)
+            item = unifier.field(item, kid, f"{path}[]", unifier.origin)
         return pa.field("v", pa.list_(item.with_name("item")))
     assert isinstance(value, dict)
-    kids = [_infer(v, unifier, f"{path}.{k}").with_name(k) for k, v in value.items()]
+    kids = [_infer(v, unifier, f"{path}.{k}", depth + 1).with_name(k) for k, v in value.items()]
     return pa.field("v", pa.struct(kids))
 
 
@@ -218,35 +267,54 @@ def build_exact(
     """Parse `lines` ((line number, raw bytes)) exactly and build one Arrow table."""
     unifier = _Unifier(record_additions=False)
     rows: list[dict[str, Any]] = []
-    good: list[int] = []
-    out = Built(None, None, good)
+    raws: list[bytes] = []
+    out = Built(None, None, [])
     declared_names = set(declared.names) if declared is not None else set()
     fields: list[pa.Field] = []
-    for number, raw in lines:
+
+    def add(number: int, raw: bytes) -> None:
+        nonlocal fields
         unifier.origin = Origin(source, number)
-        try:
-            obj = parse_line(raw)
-            unifier.exact = []
-            row_fields = []
-            for k, v in obj.items():
-                if k in declared_names:
-                    assert declared is not None
-                    obj[k] = _convert(v, declared.field(k))
-                else:
-                    row_fields.append(_infer(v, unifier, k).with_name(k))
-        except LineError as exc:
-            out.bad.append((number, raw, str(exc)))
-            continue
-        out.exact.extend((p, number, text) for p, text in unifier.exact)
+        obj = parse_line(raw)
+        unifier.exact = []
+        row_fields = []
+        for k, v in obj.items():
+            if k in declared_names:
+                assert declared is not None
+                obj[k] = _convert(v, declared.field(k))
+            else:
+                row_fields.append(_infer(v, unifier, k).with_name(k))
         fields = unifier.fields(fields, row_fields, "", unifier.origin)
+        out.exact.extend((p, number, text) for p, text in unifier.exact)
         rows.append(obj)
-        good.append(number)
+        raws.append(raw)
+        out.lines.append(number)
+
+    per_line(lines, add, lambda n, raw, why: out.bad.append((n, raw, why)))
     out.drift = unifier.drift
     if not rows:
         return out
     schema_fields = list(declared) if declared is not None else []
     schema_fields += [f for f in fields if f.name not in declared_names]
     schema = pa.schema(schema_fields)
+    try:
+        out.table = _table(rows, schema, declared_names)
+    except Exception:  # some row does not build: find it, quarantine it, build the others
+        keep = []
+        for i, row in enumerate(rows):
+            try:
+                _table([row], schema, declared_names)
+            except Exception as exc:
+                out.bad.append((out.lines[i], raws[i], quarantine_reason(exc)))
+            else:
+                keep.append(i)
+        out.lines = [out.lines[i] for i in keep]
+        out.table = _table([rows[i] for i in keep], schema, declared_names) if keep else None
+    out.schema = schema
+    return out
+
+
+def _table(rows: list[dict[str, Any]], schema: pa.Schema, declared_names: set[str]) -> pa.Table:
     columns = []
     for f in schema:
         if f.name in declared_names:
@@ -254,6 +322,4 @@ def build_exact(
         else:
             values = [_convert(r.get(f.name), f) for r in rows]
         columns.append(pa.array(values, type=f.type))
-    out.table = pa.Table.from_arrays(columns, schema=schema) if columns else fieldless(len(rows))
-    out.schema = schema
-    return out
+    return pa.Table.from_arrays(columns, schema=schema) if columns else fieldless(len(rows))

@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from ndjson_parquet.converter.errors import SchemaFileError
+from ndjson_parquet.converter.names import KEY_META, key_of, named_schema
 
 ENCODING_KEY = b"ndjson_parquet.encoding"
 JSON_ENCODING = b"json"
@@ -146,6 +147,14 @@ def describe_type(field: pa.Field) -> str:
     return str(t)
 
 
+def _keep_key(new: pa.Field, old: pa.Field) -> pa.Field:
+    """`new` with the JSON key `old` carries (a mapped name keeps its key)."""
+    key = (old.metadata or {}).get(KEY_META)
+    if key is None or (new.metadata or {}).get(KEY_META) == key:
+        return new
+    return new.with_metadata({**(new.metadata or {}), KEY_META: key})
+
+
 class _Unifier:
     def __init__(self, record_additions: bool) -> None:
         self.drift: list[Drift] = []
@@ -168,6 +177,9 @@ class _Unifier:
         )
 
     def field(self, a: pa.Field, b: pa.Field, path: str, origin: Origin) -> pa.Field:
+        return _keep_key(self._field(a, b, path, origin), a)
+
+    def _field(self, a: pa.Field, b: pa.Field, path: str, origin: Origin) -> pa.Field:
         name = a.name
         if same_field(a, b):
             return a.with_nullable(a.nullable or b.nullable)
@@ -229,7 +241,7 @@ class _Unifier:
         out = list(a)
         index = {f.name: i for i, f in enumerate(out)}
         for f in b:
-            sub = f"{path}.{f.name}" if path else f.name
+            sub = f"{path}.{key_of(f)}" if path else key_of(f)
             i = index.get(f.name)
             if i is None:
                 index[f.name] = len(out)
@@ -271,7 +283,8 @@ def unify_schemas(
     """
     if not schemas:
         return pa.schema([]), []
-    schemas = [as_arrow_schema(s) for s in schemas]
+    # Fields are matched by column name: the same mapping as every output (see `names`).
+    schemas = [named_schema(as_arrow_schema(s)) for s in schemas]
     u = _Unifier(record_additions)
     fields = list(schemas[0])
     for i, s in enumerate(schemas[1:], start=1):
@@ -291,6 +304,10 @@ def unify_into(
 
 
 def _finalize_field(f: pa.Field, path: str, drift: list[Drift]) -> pa.Field:
+    return _keep_key(_finalized(f, path, drift), f)
+
+
+def _finalized(f: pa.Field, path: str, drift: list[Drift]) -> pa.Field:
     t = f.type
     if pa.types.is_null(t):
         if path and "[]" not in path:
@@ -299,7 +316,7 @@ def _finalize_field(f: pa.Field, path: str, drift: list[Drift]) -> pa.Field:
     if pa.types.is_struct(t):
         if t.num_fields == 0:
             return json_text_field(f.name, empty_struct=True)
-        kids = [_finalize_field(c, f"{path}.{c.name}", drift) for c in t]
+        kids = [_finalize_field(c, f"{path}.{key_of(c)}", drift) for c in t]
         return pa.field(f.name, pa.struct(kids), f.nullable, f.metadata)
     if pa.types.is_list(t):
         item = _finalize_field(t.value_field, f"{path}[]", drift)
@@ -308,10 +325,11 @@ def _finalize_field(f: pa.Field, path: str, drift: list[Drift]) -> pa.Field:
 
 
 def finalize_schema(schema: pa.Schema) -> tuple[pa.Schema, list[Drift]]:
-    """Map what Parquet cannot store well: null → string (nulls), struct<> → JSON text."""
+    """Map what Parquet cannot store well: null → string (nulls), struct<> → JSON text, keys
+    → column names engines accept (`names.column_name`, the key kept in field metadata)."""
     drift: list[Drift] = []
-    fields = [_finalize_field(f, f.name, drift) for f in schema]
-    return pa.schema(fields, metadata=schema.metadata), drift
+    fields = [_finalize_field(f, key_of(f), drift) for f in schema]
+    return named_schema(pa.schema(fields, metadata=schema.metadata)), drift
 
 
 # --- schema file format -------------------------------------------------------------------------
@@ -349,6 +367,8 @@ _FLAGS = {"wide_int": WIDE_INT_KEY, "null_only": NULL_ONLY_KEY, "empty_struct": 
 
 def _field_to_json(field: pa.Field) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": field.name, "type": _type_to_json(field)}
+    if field.metadata and KEY_META in field.metadata:
+        doc["key"] = key_of(field)  # the JSON key of a mapped name
     for name, key in _FLAGS.items():
         if _meta(field, key):
             doc[name] = True  # markers the unification rules need (see module docs)
@@ -368,6 +388,8 @@ def _field_from_json(doc: Any, where: str) -> pa.Field:
     for flag, key in _FLAGS.items():
         if doc.get(flag) is True:
             f = with_flag(f, key)
+    if isinstance(doc.get("key"), str):
+        f = f.with_metadata({**(f.metadata or {}), KEY_META: doc["key"].encode("utf-8")})
     return f
 
 

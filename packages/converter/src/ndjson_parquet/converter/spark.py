@@ -273,6 +273,7 @@ def convert_distributed(
             raise ConversionError(f"rewriting shares to the unified schema failed: {detail}")
 
     summary = _combine(summaries, base, schema, drift, sources, dest)
+    summary.warnings = _warnings(summaries, summary)
     _commit(summary, plan, options, sources, started)
     return summary
 
@@ -369,6 +370,20 @@ def _combine(
             ]
         },
     )
+
+
+def _warnings(summaries: list[Summary], combined: Summary) -> list[str]:
+    """The warnings of the run as a whole: no row written at all; a partition field that no
+    share found in any row (a share without rows says nothing about it)."""
+    found = []
+    non_blank = combined.lines_read - combined.blank_lines
+    if non_blank and not combined.rows_written:
+        found.append(f"no row was written from {non_blank} non-blank lines")
+    with_rows = [s for s in summaries if s.rows_written]
+    partition = [w for s in with_rows for w in s.warnings if w.startswith("partition_by")]
+    if with_rows and len(partition) == len(with_rows):
+        found.append(partition[0])
+    return found
 
 
 def _share_summaries(destination: str, plan: list[Share]) -> list[str]:

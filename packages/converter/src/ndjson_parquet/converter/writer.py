@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError
 from ndjson_parquet.converter.schema import same_schema
+from ndjson_parquet.converter.workdir import PART_SUFFIX
 
 
 @dataclass(slots=True)
@@ -151,7 +152,11 @@ class PartWriter:
         cur = self._open.get(partition)
         if cur is None:
             part = Part(
-                self._next, partition, self.workdir / f"part-{self._next:05d}.parquet", schema, 0
+                self._next,
+                partition,
+                self.workdir / f"part-{self._next:05d}{PART_SUFFIX}",
+                schema,
+                0,
             )
             self._next += 1
             cur = self._open[partition] = _Open(part, self.settings)
