@@ -103,6 +103,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds between runs of the flush schedule (default: %(default)s)",
     )
     pipe.add_argument(
+        "--output-format",
+        choices=("parquet", "iceberg"),
+        default="parquet",
+        help="Parquet folders, or one Iceberg snapshot per manifest in the emulated Glue "
+        "Data Catalog (needs the converter's iceberg extra) (default: %(default)s)",
+    )
+    pipe.add_argument(
         "--env", default="local", help="environment name for resource names (default: %(default)s)"
     )
 
@@ -150,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         max_files_per_manifest=args.max_files,
         max_bytes_per_manifest=int(args.max_mb * 1_000_000),
         max_wait_seconds=args.max_wait,
+        output_format=args.output_format,
     )
     faults = FaultPlan(fail_first=args.fail_first, fail_always=args.fail_always)
     spec = SampleSpec(
