@@ -23,8 +23,8 @@ from ndjson_parquet.converter.table import run as table_run
 
 pytest.importorskip("pyiceberg")
 
-from pyiceberg.table import Table  # noqa: E402
-from pyiceberg.types import FloatType, IntegerType, LongType, NestedField  # noqa: E402
+from pyiceberg.table import Table
+from pyiceberg.types import FloatType, IntegerType, LongType, NestedField
 
 
 def _write(path: Path, rows: list[Any]) -> Path:
@@ -74,7 +74,8 @@ def test_a_run_creates_a_day_partitioned_table_in_one_snapshot(
     summary = convert_to_table([src], dest)
 
     table = _table(dest)
-    assert summary.rows_written == 4 and summary.lines_quarantined == 1
+    assert summary.rows_written == 4
+    assert summary.lines_quarantined == 1
     assert summary.extra["table"]["created"] is True
     (snapshot,) = table.metadata.snapshots
     assert snapshot.snapshot_id == summary.extra["table"]["snapshot_id"]
@@ -83,10 +84,14 @@ def test_a_run_creates_a_day_partitioned_table_in_one_snapshot(
     assert [(f.name, str(f.transform)) for f in table.spec().fields] == [("ts_day", "day")]
     rows = _by_id(_read_back(table))
     assert rows[2]["ts"].isoformat() == "2024-03-07T01:00:00+00:00"
-    assert rows[1]["user"] == {"name": "ann"} and rows[1]["tags"] == ["x"]
-    assert json.loads(rows[3]["v"]) == "mixed" and json.loads(rows[4]["v"]) == 5
+    assert rows[1]["user"] == {"name": "ann"}
+    assert rows[1]["tags"] == ["x"]
+    assert json.loads(rows[3]["v"]) == "mixed"
+    assert json.loads(rows[4]["v"]) == 5
     # a day filter prunes by the partition transform alone
-    march_5 = table.scan(row_filter="ts >= '2024-03-05T00:00:00+00:00' and ts < '2024-03-06T00:00:00+00:00'")
+    march_5 = table.scan(
+        row_filter="ts >= '2024-03-05T00:00:00+00:00' and ts < '2024-03-06T00:00:00+00:00'"
+    )
     assert len(list(march_5.plan_files())) == 1
     # the converter's summary marker is not left among the table's files
     assert not list((tmp_path / "warehouse").rglob("_summary/*.json"))
@@ -114,23 +119,29 @@ def test_schema_evolves_over_three_runs_and_an_incompatible_value_is_quarantined
 
     convert_to_table([one], dest)
     types = {f.name: f.field_type for f in _table(dest).schema().fields}
-    assert types["id"] == LongType() and str(types["score"]) == "double"  # promoted
+    assert types["id"] == LongType()
+    assert str(types["score"]) == "double"
     convert_to_table([two], dest)
     third = convert_to_table([three], dest)
 
     table = _table(dest)
-    assert third.rows_written == 1 and third.lines_quarantined == 2
+    assert third.rows_written == 1
+    assert third.lines_quarantined == 2
     quarantined = [json.loads(x) for x in Path(third.quarantine_files[0]).read_text().splitlines()]
     errors = {q["line"]: q["error"] for q in quarantined}
-    assert "id" in errors[1] and "int64" in errors[1] and '"x"' in errors[1]
-    assert "a" in errors[2] and "int64" in errors[2]
+    assert "id" in errors[1]
+    assert "int64" in errors[1]
+    assert '"x"' in errors[1]
+    assert "a" in errors[2]
+    assert "int64" in errors[2]
     user = table.schema().find_field("user").field_type
     assert [f.name for f in user.fields] == ["a", "b", "c"]  # nested fields added
     assert len(table.metadata.snapshots) == 3
     rows = _by_id(_read_back(table))
     assert set(rows) == {3_000_000_000, 2, 5}
     assert rows[2]["user"] == {"a": 2, "b": "new", "c": None}
-    assert rows[5]["user"] == {"a": 5, "b": None, "c": [1]} and rows[5]["score"] == 4.5
+    assert rows[5]["user"] == {"a": 5, "b": None, "c": [1]}
+    assert rows[5]["score"] == 4.5
 
 
 def test_the_same_run_twice_adds_one_snapshot(tmp_path: Path, dest: TableDestination) -> None:
@@ -144,7 +155,8 @@ def test_the_same_run_twice_adds_one_snapshot(tmp_path: Path, dest: TableDestina
     assert len(table.metadata.snapshots) == 2
     assert again.extra["table"] == {**first.extra["table"], "created": False}
     assert named_again.extra["table"]["snapshot_id"] == named.extra["table"]["snapshot_id"]
-    assert named_again.rows_written == 10 and named_again.counts_add_up  # from the snapshot
+    assert named_again.rows_written == 10
+    assert named_again.counts_add_up
     assert len(_read_back(table)) == 20
     assert len(list((tmp_path / "warehouse").rglob("*.parquet"))) == 2  # replays left nothing
 
@@ -155,7 +167,9 @@ def test_concurrent_runs_all_land_once(tmp_path: Path, dest: TableDestination) -
 
     def commit(n: int) -> None:
         # four runs, two of them twice at once: six committers, four snapshots
-        src = _write(tmp_path / f"c{n}.ndjson", [{"id": n * 100 + k, f"k{n % 4}": k} for k in range(20)])
+        src = _write(
+            tmp_path / f"c{n}.ndjson", [{"id": n * 100 + k, f"k{n % 4}": k} for k in range(20)]
+        )
         try:
             convert_to_table([src], dest, ConvertOptions(run_id=f"m{n % 4}"))
         except BaseException as exc:
@@ -236,17 +250,22 @@ def test_a_column_widened_by_an_operator_takes_the_replayed_lines(
     replayed = replay_quarantine(first.quarantine_files, dest)
     replayed_twice = replay_quarantine(first.quarantine_files, dest)
 
-    assert replayed.rows_written == 1 and replayed.lines_quarantined == 0
+    assert replayed.rows_written == 1
+    assert replayed.lines_quarantined == 0
     assert replayed_twice.extra["table"]["created"] is False
     rows = _by_id(_read_back(_table(dest)))
-    assert rows[2]["code"] == 2**40 and rows[1]["code"] == 7
+    assert rows[2]["code"] == 2**40
+    assert rows[1]["code"] == 7
 
 
 def test_summary_counts_add_up_and_schema_types_map(tmp_path: Path, dest: TableDestination) -> None:
     src = _write(tmp_path / "a.ndjson", [{"id": 1, "f": 0.5, "ok": True, "d": "2024-01-01"}, "\n"])
     summary: Summary = convert_to_table([src], dest)
-    assert summary.counts_add_up and summary.blank_lines == 1
+    assert summary.counts_add_up
+    assert summary.blank_lines == 1
     fields = {f.name: f for f in _table(dest).schema().fields}
-    assert isinstance(fields["id"], NestedField) and str(fields["f"].field_type) == "double"
-    assert str(fields["ok"].field_type) == "boolean" and str(fields["d"].field_type) == "string"
+    assert isinstance(fields["id"], NestedField)
+    assert str(fields["f"].field_type) == "double"
+    assert str(fields["ok"].field_type) == "boolean"
+    assert str(fields["d"].field_type) == "string"
     assert FloatType() != fields["f"].field_type

@@ -203,7 +203,11 @@ def _create_glue_job(glue: Any, names: ResourceNames, settings: LocalSettings) -
         f"--{GlueArg.QUARANTINE_URI}": f"s3://{names.quarantine_bucket}/",
         f"--{GlueArg.COMPRESSION}": settings.compression,
         f"--{GlueArg.OUTPUT_FORMAT}": settings.output_format,
-        **({f"--{GlueArg.ICEBERG_TABLE}": names.iceberg_table} if settings.output_format == "iceberg" else {}),
+        **(
+            {f"--{GlueArg.ICEBERG_TABLE}": names.iceberg_table}
+            if settings.output_format == "iceberg"
+            else {}
+        ),
         **settings.extra_glue_arguments,
     }
     glue.create_job(

@@ -6,6 +6,7 @@ file IO follow `AWS_ENDPOINT_URL` (the one place that reads it for pyiceberg is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,8 +103,6 @@ def open_catalog(destination: TableDestination) -> Catalog:
     catalog = load_catalog(CATALOG_NAME, **properties)
     if destination.catalog == "sql":
         # A Glue database is part of the deployment (Terraform), and the job may not create one.
-        try:
+        with contextlib.suppress(NamespaceAlreadyExistsError):
             catalog.create_namespace(destination.database)
-        except NamespaceAlreadyExistsError:
-            pass
     return catalog

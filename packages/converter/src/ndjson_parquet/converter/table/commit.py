@@ -26,7 +26,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -115,7 +115,11 @@ def commit_files(
     `SchemaConflict` when the files do not fit the table, `CommitRetriesExhausted` when
     concurrent commits won every attempt.
     """
-    from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
+    from pyiceberg.exceptions import (
+        CommitFailedException,
+        NoSuchTableError,
+        TableAlreadyExistsError,
+    )
     from pyiceberg.io import load_file_io
 
     io = load_file_io(catalog.properties, location)
@@ -128,7 +132,9 @@ def commit_files(
         if table is not None:
             done = find_run(table, run_id)
             if done is not None:
-                log.info("run %s is already in %s (snapshot %s)", run_id, identifier, done.snapshot_id)
+                log.info(
+                    "run %s is already in %s (snapshot %s)", run_id, identifier, done.snapshot_id
+                )
                 return _committed(done, created=False)
         try:
             if table is None:
