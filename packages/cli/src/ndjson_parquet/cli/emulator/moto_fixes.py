@@ -10,7 +10,12 @@
    arguments)` in a thread: the run reports RUNNING while `fn` runs, then SUCCEEDED if it
    returned or FAILED (the exception text as ErrorMessage) if it raised, as GetJobRun does on AWS.
 
-Both patches act on classes, so they hold for `mock_aws` and for a `ThreadedMotoServer` in the
+3. moto's Glue `UpdateTable` ignores `VersionId` (5.2.5): AWS refuses an update based on an
+   older table version with `ConcurrentModificationException`, which is the optimistic lock
+   Iceberg catalogs (pyiceberg's Glue catalog) commit under; moto applies every update, so of
+   two concurrent Iceberg commits the first is lost. `apply()` adds the check (under a lock).
+
+The patches act on classes, so they hold for `mock_aws` and for a `ThreadedMotoServer` in the
 same process alike. They check the shape of the moto code they replace and raise
 `MotoShapeError` when it is not the one they were written for: review this module then.
 """
@@ -281,6 +286,73 @@ def _revert_glue_runner_hook() -> None:
         _original_start_job_run = None
 
 
+# --- 3. Glue UpdateTable honours VersionId --------------------------------------------------
+
+_UPDATE_TABLE: Final = "update_table"
+_table_lock = threading.Lock()
+
+
+def _glue_responses() -> type[Any]:
+    from moto.glue import responses
+
+    cls = getattr(responses, "GlueResponse", None)
+    if cls is None or not callable(getattr(cls, _UPDATE_TABLE, None)):
+        raise MotoShapeError("moto.glue.responses.GlueResponse.update_table is gone")
+    return cls
+
+
+def glue_version_check_missing() -> bool:
+    """Whether moto's UpdateTable still ignores VersionId (read from its source)."""
+    method = _glue_responses().__dict__.get(_UPDATE_TABLE)
+    if getattr(method, _MARK, False):
+        method = getattr(method, "__wrapped__", method)
+    try:
+        source = inspect.getsource(method)
+    except OSError:  # pragma: no cover - no source installed: assume the deviation
+        return True
+    return "VersionId" not in source
+
+
+def _make_checked_update_table(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_table(self: Any) -> Any:
+        from moto.glue.exceptions import GlueClientError
+
+        version_id = self.parameters.get("VersionId")
+        table_input = self.parameters.get("TableInput") or {}
+        with _table_lock:  # the check and the update at once, as one request on AWS
+            if version_id:
+                table = self.glue_backend.get_table(
+                    self.parameters.get("DatabaseName"), table_input.get("Name")
+                )
+                current = str(table._current_version)
+                if current != str(version_id):
+                    raise GlueClientError(
+                        "ConcurrentModificationException",
+                        f"Update table failed due to concurrent modifications: version "
+                        f"{version_id} is not the current version {current}",
+                    )
+            return original(self)
+
+    update_table.__wrapped__ = original  # type: ignore[attr-defined]
+    setattr(update_table, _MARK, True)
+    return update_table
+
+
+def _apply_glue_version_check() -> None:
+    cls = _glue_responses()
+    current = cls.__dict__.get(_UPDATE_TABLE)
+    if getattr(current, _MARK, False) or not glue_version_check_missing():
+        return
+    setattr(cls, _UPDATE_TABLE, _make_checked_update_table(current))
+
+
+def _revert_glue_version_check() -> None:
+    cls = _glue_responses()
+    current = cls.__dict__.get(_UPDATE_TABLE)
+    if getattr(current, _MARK, False):
+        setattr(cls, _UPDATE_TABLE, current.__wrapped__)
+
+
 # --- public -----------------------------------------------------------------------------------
 
 
@@ -289,6 +361,7 @@ def apply() -> None:
     with _lock:
         _apply_glue_sync_fix()
         _apply_glue_runner_hook()
+        _apply_glue_version_check()
 
 
 def revert() -> None:
@@ -296,6 +369,7 @@ def revert() -> None:
     with _lock:
         _revert_glue_sync_fix()
         _revert_glue_runner_hook()
+        _revert_glue_version_check()
 
 
 def set_glue_job_runner(runner: GlueJobRunner | None) -> None:
