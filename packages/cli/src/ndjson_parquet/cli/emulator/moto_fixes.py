@@ -295,15 +295,20 @@ _table_lock = threading.Lock()
 def _glue_responses() -> type[Any]:
     from moto.glue import responses
 
-    cls = getattr(responses, "GlueResponse", None)
-    if cls is None or not callable(getattr(cls, _UPDATE_TABLE, None)):
+    cls: type[Any] | None = getattr(responses, "GlueResponse", None)
+    if cls is None or not callable(cls.__dict__.get(_UPDATE_TABLE)):
         raise MotoShapeError("moto.glue.responses.GlueResponse.update_table is gone")
     return cls
 
 
+def _update_table_method() -> Callable[..., Any]:
+    method: Callable[..., Any] = _glue_responses().__dict__[_UPDATE_TABLE]
+    return method
+
+
 def glue_version_check_missing() -> bool:
     """Whether moto's UpdateTable still ignores VersionId (read from its source)."""
-    method = _glue_responses().__dict__.get(_UPDATE_TABLE)
+    method = _update_table_method()
     if getattr(method, _MARK, False):
         method = getattr(method, "__wrapped__", method)
     try:
@@ -339,18 +344,16 @@ def _make_checked_update_table(original: Callable[..., Any]) -> Callable[..., An
 
 
 def _apply_glue_version_check() -> None:
-    cls = _glue_responses()
-    current = cls.__dict__.get(_UPDATE_TABLE)
+    current = _update_table_method()
     if getattr(current, _MARK, False) or not glue_version_check_missing():
         return
-    setattr(cls, _UPDATE_TABLE, _make_checked_update_table(current))
+    setattr(_glue_responses(), _UPDATE_TABLE, _make_checked_update_table(current))
 
 
 def _revert_glue_version_check() -> None:
-    cls = _glue_responses()
-    current = cls.__dict__.get(_UPDATE_TABLE)
+    current = _update_table_method()
     if getattr(current, _MARK, False):
-        setattr(cls, _UPDATE_TABLE, current.__wrapped__)
+        setattr(_glue_responses(), _UPDATE_TABLE, current.__wrapped__)  # type: ignore[attr-defined]
 
 
 # --- public -----------------------------------------------------------------------------------
