@@ -117,11 +117,24 @@ def test_argv_without_program_name() -> None:
         (["--OUTPUT_URI", "o", "--MAX_ERROR_RATE", "lots"], "must be a number"),
         (["--OUTPUT_URI", "o", "--MAX_ERROR_RATE", "1.5"], "between 0 and 1"),
         (["--OUTPUT_URI", "o", "--LINEAGE", "maybe"], "true or false"),
+        (["--OUTPUT_URI", "o", "--OUTPUT_FORMAT", "delta"], "parquet or iceberg"),
+        (["--OUTPUT_URI", "o", "--OUTPUT_FORMAT", "iceberg"], "needs --ICEBERG_TABLE"),
     ],
 )
 def test_bad_arguments_raise(extra: list[str], message: str) -> None:
     with pytest.raises(GlueArgumentError, match=message):
         parse_args(_argv("--MANIFEST_PATH", "m.json", *extra))
+
+
+def test_the_iceberg_output_arguments() -> None:
+    args = parse_args(
+        _argv(
+            *("--MANIFEST_PATH", "m.json", "--OUTPUT_URI", "s3://lake/"),
+            *("--OUTPUT_FORMAT", "iceberg", "--ICEBERG_TABLE", "db.events"),
+        )
+    )
+    assert (args.output_format, args.iceberg_table) == ("iceberg", "db.events")
+    assert parse_args(_argv("--MANIFEST_PATH", "m", "--OUTPUT_URI", "o")).output_format == "parquet"
 
 
 def test_resolve_options_ignores_unknown_and_requires_named() -> None:

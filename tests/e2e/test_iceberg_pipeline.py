@@ -3,6 +3,7 @@ emulated Glue Data Catalog, through the same Glue entrypoint and pyiceberg calls
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from ndjson_parquet.cli.local.resources import LocalSettings
 from ndjson_parquet.cli.local.runtime import LocalPipeline
 from ndjson_parquet.cli.local.sample import SampleSpec
 from ndjson_parquet.cli.local.server import Emulator
+from ndjson_parquet.cli.main import main
 from ndjson_parquet.cli.operator.tracking import Tracking
 from ndjson_parquet.common import Status
 from ndjson_parquet.common.keys import ManifestAttr
@@ -29,6 +31,7 @@ from ndjson_parquet.converter.table import run as table_run
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TIMEOUT = 90.0
+ENVIRONMENT = "e2e-iceberg"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def pipeline() -> Iterator[LocalPipeline]:
         emulator.set_env({"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"})
         deployed = LocalPipeline(
             emulator,
-            environment="e2e-iceberg",
+            environment=ENVIRONMENT,
             settings=LocalSettings(
                 max_files_per_manifest=3, max_wait_seconds=2, output_format="iceberg"
             ),
@@ -62,7 +65,7 @@ def _completed_manifests(pipeline: LocalPipeline) -> list[dict[str, Any]]:
 
 
 def test_each_manifest_is_one_snapshot_and_a_retry_after_writing_adds_no_duplicates(
-    pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch
+    pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The first Glue run writes its data files, then its worker is lost before the commit.
     real = table_run.commit_files
@@ -107,3 +110,16 @@ def test_each_manifest_is_one_snapshot_and_a_retry_after_writing_adds_no_duplica
         if o["Key"].endswith(".parquet")
     }
     assert parquet == set(files)  # the lost attempt's files were removed
+
+    # the operator command shows the snapshot each manifest committed
+    by_run = {
+        s.summary.additional_properties[RUN_ID_PROPERTY]: s.snapshot_id
+        for s in table.snapshots()
+        if s.summary
+    }
+    manifest_id = str(manifests[0][ManifestAttr.MANIFEST_ID])
+    capsys.readouterr()
+    assert main(["inspect", "--env", ENVIRONMENT, manifest_id, "--iceberg-table", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["snapshot"]["snapshot_id"] == by_run[manifest_id]
+    assert shown["snapshot"]["summary"]["ndjson-parquet.manifest-id"] == manifest_id

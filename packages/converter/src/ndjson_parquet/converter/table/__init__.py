@@ -13,6 +13,7 @@ from ndjson_parquet.converter.table.commit import (
     SchemaConflict,
     find_run,
 )
+from ndjson_parquet.converter.table.lookup import snapshot_of_run
 from ndjson_parquet.converter.table.replay import replay_quarantine
 from ndjson_parquet.converter.table.run import convert_to_table
 from ndjson_parquet.converter.table.schema_map import JSON_DOC, TableSchemaError
@@ -28,4 +29,5 @@ __all__ = [
     "find_run",
     "open_catalog",
     "replay_quarantine",
+    "snapshot_of_run",
 ]
