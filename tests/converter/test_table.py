@@ -269,3 +269,22 @@ def test_summary_counts_add_up_and_schema_types_map(tmp_path: Path, dest: TableD
     assert str(fields["ok"].field_type) == "boolean"
     assert str(fields["d"].field_type) == "string"
     assert FloatType() != fields["f"].field_type
+
+
+def test_appends_merge_small_manifests_and_keep_few_metadata_files(
+    tmp_path: Path, dest: TableDestination
+) -> None:
+    src = _write(tmp_path / "a.ndjson", [{"id": 1, "ts": "2024-03-05"}])
+    convert_to_table([src], dest, ConvertOptions(run_id="r0"))
+    with _table(dest).transaction() as txn:  # merge from 3 manifests on, to see it happen
+        txn.set_properties({"commit.manifest.min-count-to-merge": "3"})
+    for n in range(1, 6):
+        convert_to_table([src], dest, ConvertOptions(run_id=f"r{n}"))
+
+    table = _table(dest)
+    assert len(table.metadata.snapshots) == 6
+    current = table.current_snapshot()
+    assert current is not None
+    assert len(current.manifests(table.io)) < 3
+    assert len(_read_back(table)) == 6
+    assert table.properties["write.metadata.delete-after-commit.enabled"] == "true"

@@ -48,6 +48,9 @@ DATE_PREFIX_COLUMN: Final = "_date_prefix"
 NAME_MAPPING: Final = "schema.name-mapping.default"
 TARGET_FILE_SIZE: Final = "write.target-file-size-bytes"
 RETRIES: Final = "commit.retry.num-retries"
+# Merge small manifests as appends go (Java Iceberg's default; pyiceberg's is off): without it
+# every snapshot adds one manifest, and query planning reads them all.
+MERGE_MANIFESTS: Final = "commit.manifest-merge.enabled"
 MAX_ATTEMPTS: Final = 12
 
 
@@ -142,14 +145,20 @@ def commit_files(
                     identifier,
                     schema,
                     location=location,
-                    properties={TARGET_FILE_SIZE: str(target_file_bytes)},
+                    properties={
+                        TARGET_FILE_SIZE: str(target_file_bytes),
+                        MERGE_MANIFESTS: "true",
+                        # one metadata file per commit: keep the last 100, not all
+                        "write.metadata.delete-after-commit.enabled": "true",
+                        "write.metadata.previous-versions-max": "100",
+                    },
                 )
                 _partition(txn, partition_by, bool(files and files[0].date_prefix))
             else:
-                txn = _without_library_retries(table).transaction()
+                txn = _as_pipeline_writer(table).transaction()
                 _evolve(txn, schema)
             _name_mapping(txn)
-            with txn.update_snapshot(snapshot_properties=snapshot_props).fast_append() as append:
+            with txn.update_snapshot(snapshot_properties=snapshot_props).merge_append() as append:
                 for data_file in _data_files(txn.table_metadata, files, io):
                     append.append_data_file(data_file)
             committed = txn.commit_transaction()
@@ -168,15 +177,16 @@ def commit_files(
     )
 
 
-def _without_library_retries(table: Table) -> Table:
-    """The table with pyiceberg's own commit retries off, for this process only.
+def _as_pipeline_writer(table: Table) -> Table:
+    """The table with pyiceberg's own commit retries off and manifest merging on, for this
+    process only.
 
     pyiceberg (0.12+) retries a conflicting append by re-basing it onto the new table state,
     without the run-id check of step 1: two attempts of one run could then both land. The
-    property is changed in this in-memory copy only (a commit sends its updates, not the
-    properties it was read with), so other writers keep the table's retry settings.
+    properties are changed in this in-memory copy only (a commit sends its updates, not the
+    properties it was read with), so other writers keep the table's settings.
     """
-    props = {**table.metadata.properties, RETRIES: "0"}
+    props = {**table.metadata.properties, RETRIES: "0", MERGE_MANIFESTS: "true"}
     table.metadata = table.metadata.model_copy(update={"properties": props})
     return table
 
