@@ -288,3 +288,36 @@ def test_appends_merge_small_manifests_and_keep_few_metadata_files(
     assert len(current.manifests(table.io)) < 3
     assert len(_read_back(table)) == 6
     assert table.properties["write.metadata.delete-after-commit.enabled"] == "true"
+
+
+def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import glob
+    import gzip
+    import re
+    import shlex
+
+    from ndjson_parquet.converter.cli import main
+
+    readme = (Path(__file__).parents[2] / "packages/converter/README.md").read_text()
+    section = readme.split("## Iceberg tables", 1)[1].split("\n## ", 1)[0]
+    python = re.search(r"```python\n(.*?)```", section, re.S)
+    bash = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert python is not None and bash is not None
+    monkeypatch.chdir(tmp_path)
+    for name, lines in {
+        "events-1.ndjson.gz": [{"id": 1, "ts": "2024-03-05T10:00:00Z"}, {"id": 2}],
+        "events-2.ndjson.gz": [{"id": 3, "ts": "2024-03-06"}, {"id": "x", "ts": "2024-03-06"}],
+    }.items():
+        with gzip.open(name, "wt") as f:
+            f.writelines(json.dumps(line) + "\n" for line in lines)
+
+    exec(compile(python.group(1), "README.md", "exec"), {})
+    for command in bash.group(1).strip().splitlines():
+        if command.startswith("#"):
+            continue
+        argv = [a for arg in shlex.split(command)[1:] for a in (glob.glob(arg) or [arg])]
+        assert main(argv) == 0, command
+
+    table = _table(TableDestination("lake.events", "warehouse"))
+    assert len(table.metadata.snapshots) == 3  # two runs, and the replay ("x" is still no long)
+    assert sorted(r["id"] for r in _read_back(table)) == [1, 2, 3]
