@@ -14,6 +14,7 @@ import pytest
 from ndjson_parquet.converter import ConvertOptions, Summary, schema_from_json
 from ndjson_parquet.converter.table import (
     RUN_ID_PROPERTY,
+    CommitRetriesExhausted,
     TableDestination,
     convert_to_table,
     open_catalog,
@@ -189,25 +190,36 @@ def test_concurrent_runs_all_land_once(tmp_path: Path, dest: TableDestination) -
     assert {f"k{n}" for n in range(4)} <= set(table.schema().column_names)
 
 
-def test_a_failure_before_the_commit_leaves_no_rows_and_no_files(
+def test_a_commit_that_failed_leaves_no_rows_and_its_retry_adds_them_once(
     tmp_path: Path, dest: TableDestination, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = _write(tmp_path / "a.ndjson", [{"id": i, "ts": "2024-03-05"} for i in range(5)])
     real = table_run.commit_files
+    warehouse = tmp_path / "warehouse"
 
-    def crash(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("worker lost before the commit")
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        raise CommitRetriesExhausted("other writers won every attempt")
 
-    monkeypatch.setattr(table_run, "commit_files", crash)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(table_run, "commit_files", lost)
+    with pytest.raises(CommitRetriesExhausted):
         convert_to_table([src], dest, ConvertOptions(run_id="m-9"))
-    assert not list((tmp_path / "warehouse").rglob("*.parquet"))
+    assert not list(warehouse.rglob("*.parquet"))  # surely not committed: deleted
+
+    def unknown(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("worker lost during the commit call")
+
+    monkeypatch.setattr(table_run, "commit_files", unknown)
+    with pytest.raises(ConnectionError):
+        convert_to_table([src], dest, ConvertOptions(run_id="m-9"))
+    (orphan,) = warehouse.rglob("*.parquet")  # outcome unknown: kept
 
     monkeypatch.setattr(table_run, "commit_files", real)
     convert_to_table([src], dest, ConvertOptions(run_id="m-9"))  # the retry
     table = _table(dest)
     assert len(table.metadata.snapshots) == 1
     assert sorted(r["id"] for r in _read_back(table)) == list(range(5))
+    assert orphan.exists()
+    assert f"file://{orphan}" not in _data_files(table)  # an orphan: never read
 
 
 def test_a_manifest_is_partitioned_by_its_date_prefix(tmp_path: Path) -> None:
@@ -302,7 +314,8 @@ def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     section = readme.split("## Iceberg tables", 1)[1].split("\n## ", 1)[0]
     python = re.search(r"```python\n(.*?)```", section, re.S)
     bash = re.search(r"```bash\n(.*?)```", section, re.S)
-    assert python is not None and bash is not None
+    assert python is not None
+    assert bash is not None
     monkeypatch.chdir(tmp_path)
     for name, lines in {
         "events-1.ndjson.gz": [{"id": 1, "ts": "2024-03-05T10:00:00Z"}, {"id": 2}],

@@ -13,7 +13,9 @@
 3. moto's Glue `UpdateTable` ignores `VersionId` (5.2.5): AWS refuses an update based on an
    older table version with `ConcurrentModificationException`, which is the optimistic lock
    Iceberg catalogs (pyiceberg's Glue catalog) commit under; moto applies every update, so of
-   two concurrent Iceberg commits the first is lost. `apply()` adds the check (under a lock).
+   two concurrent Iceberg commits the first is lost. `apply()` adds the check, and runs
+   UpdateTable and CreateTable under one lock (moto serves requests on several threads and
+   checks, then writes, without a lock: two CreateTable calls could both succeed).
 
 The patches act on classes, so they hold for `mock_aws` and for a `ThreadedMotoServer` in the
 same process alike. They check the shape of the moto code they replace and raise
@@ -289,6 +291,7 @@ def _revert_glue_runner_hook() -> None:
 # --- 3. Glue UpdateTable honours VersionId --------------------------------------------------
 
 _UPDATE_TABLE: Final = "update_table"
+_CREATE_TABLE: Final = "create_table"
 _table_lock = threading.Lock()
 
 
@@ -343,17 +346,35 @@ def _make_checked_update_table(original: Callable[..., Any]) -> Callable[..., An
     return update_table
 
 
+def _make_serialized(original: Callable[..., Any]) -> Callable[..., Any]:
+    def serialized(self: Any) -> Any:
+        with _table_lock:
+            return original(self)
+
+    serialized.__wrapped__ = original  # type: ignore[attr-defined]
+    setattr(serialized, _MARK, True)
+    return serialized
+
+
 def _apply_glue_version_check() -> None:
+    responses = _glue_responses()
+    create = responses.__dict__.get(_CREATE_TABLE)
+    if create is None:
+        raise MotoShapeError("moto.glue.responses.GlueResponse.create_table is gone")
+    if not getattr(create, _MARK, False):
+        setattr(responses, _CREATE_TABLE, _make_serialized(create))
     current = _update_table_method()
     if getattr(current, _MARK, False) or not glue_version_check_missing():
         return
-    setattr(_glue_responses(), _UPDATE_TABLE, _make_checked_update_table(current))
+    setattr(responses, _UPDATE_TABLE, _make_checked_update_table(current))
 
 
 def _revert_glue_version_check() -> None:
-    current = _update_table_method()
-    if getattr(current, _MARK, False):
-        setattr(_glue_responses(), _UPDATE_TABLE, current.__wrapped__)  # type: ignore[attr-defined]
+    responses = _glue_responses()
+    for name in (_UPDATE_TABLE, _CREATE_TABLE):
+        current = responses.__dict__.get(name)
+        if getattr(current, _MARK, False):
+            setattr(responses, name, current.__wrapped__)  # type: ignore[union-attr]
 
 
 # --- public -----------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ The table is a layer on top of `convert`:
    pass found: only the lines that do not fit go to quarantine.
 5. `commit.commit_files` adds the files in one snapshot (schema evolution in the same commit).
 
-Files of an attempt that fails before its commit are deleted; a process killed in between
-leaves them unreferenced (readers never see them) until orphan-file removal deletes them.
+Files of an attempt that fails before its commit, or whose commit surely did not land, are
+deleted. When the outcome is unknown (an error during the commit call, a killed process) they
+stay: a retry of the run finds it in the table if the commit landed; if not, no snapshot lists
+them, readers never see them, and orphan-file removal deletes them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from ndjson_parquet.converter.table.catalog import (
     to_iceberg_location,
 )
 from ndjson_parquet.converter.table.commit import (
+    CommitRetriesExhausted,
     Committed,
     DataFileSpec,
     SchemaConflict,
@@ -123,6 +126,10 @@ def convert_to_table(
                 closed = merge_fields(_declared(table, opts, closed=True), summary.schema["fields"])
                 summary = attempt.convert(closed, opts)
                 files_schema = arrow_schema(summary.schema["fields"])
+    except BaseException:
+        attempt.discard()
+        raise
+    try:
         committed = commit_files(
             catalog,
             destination.identifier,
@@ -134,8 +141,15 @@ def convert_to_table(
             target_file_bytes=destination.target_file_bytes,
             location=table_location(destination),
         )
-    except BaseException:
+    except (SchemaConflict, CommitRetriesExhausted):  # nothing was added: the files can go
         attempt.discard()
+        raise
+    except BaseException:
+        # Whether the commit landed is unknown (a lost response, a killed worker): the files
+        # stay. A retry finds the run in the table, or orphan-file removal deletes them.
+        log.warning(
+            "run %s: commit outcome unknown, files left in %s", summary.run_id, attempt.folder
+        )
         raise
     if not committed.created:  # a concurrent attempt of the same run committed first
         attempt.discard()
