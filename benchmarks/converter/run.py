@@ -197,9 +197,11 @@ def _print(results: list[Result], input_mb: float, events_total: int) -> None:
     if {"ndjson-parquet", "ndjson-parquet-iceberg"} <= ours.keys():
         folders, table = ours["ndjson-parquet"], ours["ndjson-parquet-iceberg"]
         extra = table.seconds - folders.seconds
+        cpu = table.cpu_seconds - folders.cpu_seconds
         print(
-            f"Iceberg table vs Parquet folders: {extra:+.2f} s ({extra / folders.seconds:+.1%}), "
-            "catalog creation and the commit included"
+            f"Iceberg table vs Parquet folders: {extra:+.2f} s ({extra / folders.seconds:+.1%}) "
+            f"wall, {cpu:+.2f} CPU-s ({cpu / folders.cpu_seconds:+.1%}); pyiceberg's import, "
+            "the catalog and the commit included"
         )
 
 
