@@ -334,3 +334,21 @@ def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     table = _table(TableDestination("lake.events", "warehouse"))
     assert len(table.metadata.snapshots) == 3  # two runs, and the replay ("x" is still no long)
     assert sorted(r["id"] for r in _read_back(table)) == [1, 2, 3]
+
+
+def test_a_later_run_follows_the_tables_day_partitioning(
+    tmp_path: Path, dest: TableDestination
+) -> None:
+    first = _write(tmp_path / "1.ndjson", [{"id": 1, "ts": "2024-03-05T10:00:00Z"}])
+    later = _write(
+        tmp_path / "2.ndjson",
+        [{"id": 2, "ts": "2024-03-06T10:00:00Z"}, {"id": 3, "ts": "2024-03-07T10:00:00Z"}],
+    )
+    convert_to_table([first], dest)
+    unpartitioned = TableDestination(dest.identifier, dest.warehouse)  # no partition_by given
+    convert_to_table([later], unpartitioned)
+
+    table = _table(dest)
+    days = sorted(str(f.partition[0]) for f in (t.file for t in table.scan().plan_files()))
+    assert len(days) == 3  # one file per day, as the table's day(ts) needs
+    assert len(_read_back(table)) == 3

@@ -109,12 +109,14 @@ def commit_files(
     run_id: str,
     properties: Mapping[str, str],
     partition_by: str | None,
+    by_date_prefix: bool,
     target_file_bytes: int,
     location: str,
 ) -> Committed:
     """Add `files` (written with `schema`) to the table in one snapshot, once per `run_id`.
 
-    Creates the table at `location` on first use (in the same commit as its first data). Raises
+    Creates the table at `location` on first use (in the same commit as its first data),
+    partitioned by `day(partition_by)`, else by the files' date prefix if `by_date_prefix`. Raises
     `SchemaConflict` when the files do not fit the table, `CommitRetriesExhausted` when
     concurrent commits won every attempt.
     """
@@ -153,7 +155,7 @@ def commit_files(
                         "write.metadata.previous-versions-max": "100",
                     },
                 )
-                _partition(txn, partition_by, bool(files and files[0].date_prefix))
+                _partition(txn, partition_by, by_date_prefix)
             else:
                 txn = _as_pipeline_writer(table).transaction()
                 _evolve(txn, schema)

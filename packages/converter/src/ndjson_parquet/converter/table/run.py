@@ -106,10 +106,12 @@ def convert_to_table(
             return _replayed_summary(known_run_id, destination, committed, manifest, started)
 
     location = to_converter_location(table.location() if table else table_location(destination))
+    # An existing table's partitioning wins over the destination's (files must not straddle days).
+    partition_by = _day_partition_field(table) if table is not None else destination.partition_by
     opts = dataclasses.replace(
         opts,
         quarantine=opts.quarantine or default_quarantine(destination),
-        partition_by=destination.partition_by,
+        partition_by=partition_by,
         target_file_bytes=destination.target_file_bytes,
     )
     date_prefix = manifest.date_prefix if manifest is not None and not opts.partition_by else None
@@ -137,7 +139,8 @@ def convert_to_table(
             files_schema,
             run_id=summary.run_id,
             properties=_count_properties(summary),
-            partition_by=destination.partition_by,
+            partition_by=partition_by,
+            by_date_prefix=date_prefix is not None,
             target_file_bytes=destination.target_file_bytes,
             location=table_location(destination),
         )
@@ -204,6 +207,16 @@ def _load(catalog: Catalog, identifier: str) -> Table | None:
         return catalog.load_table(identifier)
     except NoSuchTableError:
         return None
+
+
+def _day_partition_field(table: Table) -> str | None:
+    """The column a table is partitioned by with `day()`, if any."""
+    from pyiceberg.transforms import DayTransform
+
+    for field in table.spec().fields:
+        if isinstance(field.transform, DayTransform):
+            return table.schema().find_column_name(field.source_id)
+    return None
 
 
 def _declared(table: Table | None, opts: ConvertOptions, *, closed: bool) -> list[dict[str, Any]]:
