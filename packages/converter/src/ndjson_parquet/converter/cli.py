@@ -76,7 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--partition-by",
         metavar="FIELD",
-        help="write Hive-style dt=YYYY-MM-DD/ folders from this date or timestamp field",
+        help="write Hive-style dt=YYYY-MM-DD/ folders from this date or timestamp field "
+        "(with --table: partition a new table by day(FIELD))",
     )
     parser.add_argument(
         "--compression",
@@ -125,7 +126,7 @@ def add_table_arguments(parser: argparse.ArgumentParser) -> None:
         "--target-file-mb",
         type=float,
         metavar="MB",
-        help="size at which a data file is closed (default: 128)",
+        help="size at which a data file of the table is closed (default: 128)",
     )
     group.add_argument(
         "--replay",
