@@ -65,6 +65,8 @@ class GlueArg:
     # the Glue Data Catalog table ICEBERG_TABLE (database.table), OUTPUT_URI its warehouse.
     OUTPUT_FORMAT: Final = "OUTPUT_FORMAT"
     ICEBERG_TABLE: Final = "ICEBERG_TABLE"
+    # Size in MB at which an output file is closed (default 128).
+    TARGET_FILE_MB: Final = "TARGET_FILE_MB"
 
 
 class WorkflowInput(TypedDict):

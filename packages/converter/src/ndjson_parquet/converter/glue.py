@@ -38,6 +38,7 @@ OPTIONAL_ARGS: Final = (
     GlueArg.SCHEMA_URI,
     GlueArg.OUTPUT_FORMAT,
     GlueArg.ICEBERG_TABLE,
+    GlueArg.TARGET_FILE_MB,
 )
 # Set by Glue on every run; read here, not through getResolvedOptions (which rejects reserved
 # names). Logged only, never the conversion's run id: output names must stay those of the
@@ -67,6 +68,7 @@ class GlueJobArgs:
     schema_uri: str | None = None
     output_format: Literal["parquet", "iceberg"] = "parquet"
     iceberg_table: str | None = None
+    target_file_mb: float | None = None
     job_name: str | None = None
     job_run_id: str | None = None
 
@@ -158,6 +160,18 @@ def parse_args(argv: Sequence[str]) -> GlueJobArgs:
                 f"--{GlueArg.MAX_ERROR_RATE} must be between 0 and 1, got {raw!r}"
             )
 
+    target_file_mb: float | None = None
+    if GlueArg.TARGET_FILE_MB in got:
+        raw = got[GlueArg.TARGET_FILE_MB]
+        try:
+            target_file_mb = float(raw)
+        except ValueError:
+            target_file_mb = -1.0
+        if not target_file_mb > 0:
+            raise GlueArgumentError(
+                f"--{GlueArg.TARGET_FILE_MB} must be a positive number, got {raw!r}"
+            )
+
     output_format = got.get(GlueArg.OUTPUT_FORMAT, "parquet")
     if output_format not in ("parquet", "iceberg"):
         raise GlueArgumentError(
@@ -179,6 +193,7 @@ def parse_args(argv: Sequence[str]) -> GlueJobArgs:
         schema_uri=got.get(GlueArg.SCHEMA_URI),
         output_format=cast(Literal["parquet", "iceberg"], output_format),
         iceberg_table=got.get(GlueArg.ICEBERG_TABLE),
+        target_file_mb=target_file_mb,
         job_name=_glue_own(argv, JOB_NAME),
         job_run_id=_glue_own(argv, JOB_RUN_ID),
     )
@@ -222,6 +237,8 @@ def convert_options(args: GlueJobArgs) -> ConvertOptions:
         fields["max_error_rate"] = args.max_error_rate
     if args.schema_uri is not None:
         fields["schema"] = load_schema(args.schema_uri)
+    if args.target_file_mb is not None:
+        fields["target_file_bytes"] = int(args.target_file_mb * 1024 * 1024)
     return ConvertOptions(**fields)
 
 
@@ -315,7 +332,11 @@ def _convert_to_table(manifest: Manifest, args: GlueJobArgs, options: ConvertOpt
 
     assert args.iceberg_table is not None  # parse_args requires it with iceberg
     destination = TableDestination(
-        args.iceberg_table, args.output_uri, catalog="glue", partition_by=options.partition_by
+        args.iceberg_table,
+        args.output_uri,
+        catalog="glue",
+        partition_by=options.partition_by,
+        target_file_bytes=options.target_file_bytes,
     )
     return convert_to_table(manifest, destination, options)
 
