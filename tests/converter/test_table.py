@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ndjson_parquet.converter import ConvertOptions, Summary, schema_from_json
@@ -222,29 +223,36 @@ def test_a_commit_that_failed_leaves_no_rows_and_its_retry_adds_them_once(
     assert f"file://{orphan}" not in _data_files(table)  # an orphan: never read
 
 
-def test_a_manifest_is_partitioned_by_its_date_prefix(tmp_path: Path) -> None:
+def test_manifests_are_partitioned_by_their_date_prefix(tmp_path: Path) -> None:
     import boto3
     from moto import mock_aws
 
     from ndjson_parquet.common import Manifest, ManifestFile
 
-    body = b'{"id": 1}\n{"id": 2}\n'
-    manifest = Manifest.build(
-        "2024-03-05-000000-abcd1234",
-        "2024-03-05",
-        [ManifestFile(bucket="input", key="2024-03-05/a.ndjson", size=len(body), etag="e")],
-    )
+    def manifest(day: str, body: bytes) -> Manifest:
+        key = f"{day}/a.ndjson"
+        boto3.client("s3").put_object(Bucket="input", Key=key, Body=body)
+        files = [ManifestFile(bucket="input", key=key, size=len(body), etag="e")]
+        return Manifest.build(f"{day}-000000-abcd1234", day, files)
+
     dest = TableDestination("lake.by_prefix", str(tmp_path / "warehouse"))
     with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="input")
-        s3.put_object(Bucket="input", Key="2024-03-05/a.ndjson", Body=body)
-        summary = convert_to_table(manifest, dest)
+        boto3.client("s3").create_bucket(Bucket="input")
+        first = convert_to_table(manifest("2024-03-05", b'{"id": 1}\n{"id": 2}\n'), dest)
+        # the table exists now: its _date_prefix column must not reach the converter's files
+        convert_to_table(manifest("2024-03-06", b'{"id": 3}\n'), dest)
 
     table = _table(dest)
-    assert summary.run_id == manifest.manifest_id
+    assert first.run_id == "2024-03-05-000000-abcd1234"
     assert [str(f.transform) for f in table.spec().fields] == ["identity"]
-    assert {str(r["_date_prefix"]) for r in _read_back(table)} == {"2024-03-05"}
+    rows = _by_id(_read_back(table))
+    assert {i: str(r["_date_prefix"]) for i, r in rows.items()} == {
+        1: "2024-03-05",
+        2: "2024-03-05",
+        3: "2024-03-06",
+    }
+    for path in _data_files(table):
+        assert "_date_prefix" not in pq.read_schema(path.removeprefix("file://")).names
 
 
 def test_a_column_widened_by_an_operator_takes_the_replayed_lines(

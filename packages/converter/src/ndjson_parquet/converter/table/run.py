@@ -41,6 +41,7 @@ from ndjson_parquet.converter.table.catalog import (
     to_iceberg_location,
 )
 from ndjson_parquet.converter.table.commit import (
+    DATE_PREFIX_COLUMN,
     CommitRetriesExhausted,
     Committed,
     DataFileSpec,
@@ -224,6 +225,9 @@ def _declared(table: Table | None, opts: ConvertOptions, *, closed: bool) -> lis
     new table's partition field is a timestamp (`day()` needs one) unless declared a date."""
     given: list[dict[str, Any]] = schema_to_json(opts.schema)["fields"] if opts.schema else []
     fields = declared_fields(table.schema(), closed=closed) if table is not None else []
+    # The date prefix lives in the partition metadata only: declared, it would be written as a
+    # column of nulls, which readers would then prefer to the partition's value.
+    fields = [f for f in fields if f["name"] != DATE_PREFIX_COLUMN]
     names = {f["name"] for f in fields}
     fields += [f for f in given if f["name"] not in names]
     names |= {f["name"] for f in given}
