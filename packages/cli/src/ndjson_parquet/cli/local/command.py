@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import logging
 import signal
@@ -150,6 +151,12 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=args.json)
     if args.input is not None and not args.input.is_dir():
         console.print(f"[red]--input {args.input} is not a directory[/]")
+        return EXIT_USAGE
+    if args.output_format == "iceberg" and importlib.util.find_spec("pyiceberg") is None:
+        console.print(
+            "[red]--output-format iceberg needs pyiceberg: "
+            "pip install 'ndjson-parquet-converter[iceberg]'[/]"
+        )
         return EXIT_USAGE
     args.output.mkdir(parents=True, exist_ok=True)
     log_file = args.output / "local-run.log"
