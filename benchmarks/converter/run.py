@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/ndjson-parquet-bench"))
-    parser.add_argument("--tools", default="ndjson-parquet,duckdb,polars,pyarrow")
+    parser.add_argument(
+        "--tools", default="ndjson-parquet,ndjson-parquet-iceberg,duckdb,polars,pyarrow"
+    )
     parser.add_argument("--no-drift", action="store_true", help="data without drift")
     args = parser.parse_args(argv)
     drift = not args.no_drift
@@ -190,6 +192,16 @@ def _print(results: list[Result], input_mb: float, events_total: int) -> None:
         rows = f"{r.rows}" + ("" if r.rows == events_total else f" (of {events_total})")
         print(
             f"| {r.tool:<15} | {mbs:6.1f} | {ratio:>9} | {r.cpu_seconds:6.1f} | {r.peak_rss_mb:11.0f} | {rows:>8} | {dropped} | {changed} |"
+        )
+    ours = {r.tool: r for r in results if r.ok}
+    if {"ndjson-parquet", "ndjson-parquet-iceberg"} <= ours.keys():
+        folders, table = ours["ndjson-parquet"], ours["ndjson-parquet-iceberg"]
+        extra = table.seconds - folders.seconds
+        cpu = table.cpu_seconds - folders.cpu_seconds
+        print(
+            f"Iceberg table vs Parquet folders: {extra:+.2f} s ({extra / folders.seconds:+.1%}) "
+            f"wall, {cpu:+.2f} CPU-s ({cpu / folders.cpu_seconds:+.1%}); pyiceberg's import, "
+            "the catalog and the commit included"
         )
 
 

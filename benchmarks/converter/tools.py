@@ -25,6 +25,13 @@ def run_ours(src: Path, out: Path) -> None:
     convert(_inputs(src), out)
 
 
+def run_ours_iceberg(src: Path, out: Path) -> None:
+    """The same conversion committed as one snapshot of an Iceberg table (SQLite catalog)."""
+    from ndjson_parquet.converter.table import TableDestination, convert_to_table
+
+    convert_to_table(_inputs(src), TableDestination("bench.events", str(out)))
+
+
 def run_duckdb(src: Path, out: Path) -> None:
     import duckdb
 
@@ -57,6 +64,7 @@ def run_pyarrow(src: Path, out: Path) -> None:
 
 TOOLS: dict[str, Callable[[Path, Path], None]] = {
     "ndjson-parquet": run_ours,
+    "ndjson-parquet-iceberg": run_ours_iceberg,
     "duckdb": run_duckdb,
     "polars": run_polars,
     "pyarrow": run_pyarrow,

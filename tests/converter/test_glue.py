@@ -20,7 +20,12 @@ from moto import mock_aws
 
 from ndjson_parquet.common import GlueArg, Manifest, ManifestError, ManifestFile
 from ndjson_parquet.converter import MaxErrorRateExceeded, glue
-from ndjson_parquet.converter.glue import GlueArgumentError, parse_args, resolve_options
+from ndjson_parquet.converter.glue import (
+    GlueArgumentError,
+    convert_options,
+    parse_args,
+    resolve_options,
+)
 
 # What Glue itself puts around the job's own arguments on a real run.
 GLUE_OWN = [
@@ -117,11 +122,28 @@ def test_argv_without_program_name() -> None:
         (["--OUTPUT_URI", "o", "--MAX_ERROR_RATE", "lots"], "must be a number"),
         (["--OUTPUT_URI", "o", "--MAX_ERROR_RATE", "1.5"], "between 0 and 1"),
         (["--OUTPUT_URI", "o", "--LINEAGE", "maybe"], "true or false"),
+        (["--OUTPUT_URI", "o", "--OUTPUT_FORMAT", "delta"], "parquet or iceberg"),
+        (["--OUTPUT_URI", "o", "--OUTPUT_FORMAT", "iceberg"], "needs --ICEBERG_TABLE"),
+        (["--OUTPUT_URI", "o", "--TARGET_FILE_MB", "0"], "positive number"),
+        (["--OUTPUT_URI", "o", "--TARGET_FILE_MB", "big"], "positive number"),
     ],
 )
 def test_bad_arguments_raise(extra: list[str], message: str) -> None:
     with pytest.raises(GlueArgumentError, match=message):
         parse_args(_argv("--MANIFEST_PATH", "m.json", *extra))
+
+
+def test_the_iceberg_output_arguments() -> None:
+    args = parse_args(
+        _argv(
+            *("--MANIFEST_PATH", "m.json", "--OUTPUT_URI", "s3://lake/"),
+            *("--OUTPUT_FORMAT", "iceberg", "--ICEBERG_TABLE", "db.events"),
+            *("--TARGET_FILE_MB", "256"),
+        )
+    )
+    assert (args.output_format, args.iceberg_table) == ("iceberg", "db.events")
+    assert convert_options(args).target_file_bytes == 256 * 1024 * 1024
+    assert parse_args(_argv("--MANIFEST_PATH", "m", "--OUTPUT_URI", "o")).output_format == "parquet"
 
 
 def test_resolve_options_ignores_unknown_and_requires_named() -> None:

@@ -14,6 +14,7 @@ module "pipeline" {
   converter_wheel_path = var.converter_wheel_path
   common_wheel_path    = var.common_wheel_path
   start_workflow       = var.start_workflow
+  output_format        = var.output_format
 
   max_files_per_manifest = 200
   max_bytes_per_manifest = 700000000

@@ -47,3 +47,8 @@ output "kms_key_arn" {
   description = "ARN of the environment's KMS key (table, logs, alerts topic)."
   value       = module.pipeline.kms_key_arn
 }
+
+output "iceberg_table" {
+  description = "database.table of the Iceberg output (null with output_format = parquet)."
+  value       = module.pipeline.iceberg_table
+}

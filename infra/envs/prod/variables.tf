@@ -39,3 +39,9 @@ variable "common_wheel_path" {
   type        = string
   default     = ""
 }
+
+variable "output_format" {
+  description = "parquet (folders) or iceberg (a table in the Glue Data Catalog, one snapshot per manifest)."
+  type        = string
+  default     = "parquet"
+}

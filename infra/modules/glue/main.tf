@@ -7,6 +7,8 @@ locals {
   common_wheel_key     = "${var.artifacts_prefix}/${basename(var.common_wheel_path)}"
   log_group_prefix     = "/aws-glue/jobs/${var.job_name}"
   artifacts_bucket_uri = "s3://${var.artifacts_bucket_name}"
+  iceberg              = var.output_format == "iceberg"
+  iceberg_table        = "${var.glue_database_name}.${var.iceberg_table_name}"
 
   default_arguments = merge(
     {
@@ -16,14 +18,19 @@ locals {
       "--enable-metrics"      = "true"
       # Glue 5 writes driver and executor logs to <prefix>/output and <prefix>/error.
       "--custom-logGroup-prefix" = local.log_group_prefix
-      "--additional-python-modules" = join(",", [
-        "${local.artifacts_bucket_uri}/${aws_s3_object.common_wheel.key}",
-        "${local.artifacts_bucket_uri}/${aws_s3_object.converter_wheel.key}",
-      ])
+      "--additional-python-modules" = join(",", concat(
+        [
+          "${local.artifacts_bucket_uri}/${aws_s3_object.common_wheel.key}",
+          "${local.artifacts_bucket_uri}/${aws_s3_object.converter_wheel.key}",
+        ],
+        local.iceberg ? [var.pyiceberg_requirement] : [],
+      ))
       "--OUTPUT_URI"     = var.output_uri
       "--QUARANTINE_URI" = var.quarantine_uri
       "--COMPRESSION"    = var.compression
+      "--OUTPUT_FORMAT"  = var.output_format
     },
+    local.iceberg ? { "--ICEBERG_TABLE" = local.iceberg_table } : {},
     var.extra_arguments,
   )
 }
@@ -112,4 +119,17 @@ resource "aws_glue_job" "converter" {
   tags = var.tags
 
   depends_on = [aws_cloudwatch_log_group.job]
+}
+
+# The Iceberg output's database; its location is the warehouse (the output prefix). The table
+# itself is created by the first run, in the same commit as its first rows: its columns are the
+# data's (which Terraform cannot know), and a Terraform-declared schema would be reverted by the
+# next apply after every evolution.
+resource "aws_glue_catalog_database" "iceberg" {
+  count = local.iceberg ? 1 : 0
+
+  name         = var.glue_database_name
+  description  = "Iceberg tables written by the ${var.job_name} job, one snapshot per manifest"
+  location_uri = var.output_uri
+  tags         = var.tags
 }

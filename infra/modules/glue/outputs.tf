@@ -17,3 +17,8 @@ output "default_arguments" {
   description = "Default arguments of every run."
   value       = aws_glue_job.converter.default_arguments
 }
+
+output "iceberg_table" {
+  description = "database.table of the Iceberg output (null with output_format = parquet)."
+  value       = local.iceberg ? local.iceberg_table : null
+}

@@ -56,6 +56,29 @@ variable "compression" {
   default     = "zstd"
 }
 
+variable "output_format" {
+  description = "--OUTPUT_FORMAT: parquet folders, or iceberg (one snapshot per manifest in the Glue Data Catalog)."
+  type        = string
+  default     = "parquet"
+}
+
+variable "glue_database_name" {
+  description = "Glue database of the Iceberg table (created here with output_format = iceberg; its location is output_uri, the warehouse)."
+  type        = string
+}
+
+variable "iceberg_table_name" {
+  description = "Iceberg table in that database; the first run creates it from its data's schema."
+  type        = string
+  default     = "events"
+}
+
+variable "pyiceberg_requirement" {
+  description = "pip requirement for pyiceberg, added to --additional-python-modules with output_format = iceberg."
+  type        = string
+  default     = "pyiceberg>=0.12.0"
+}
+
 variable "extra_arguments" {
   description = "Further default arguments (e.g. --PARTITION_BY, --MAX_ERROR_RATE), merged over the defaults."
   type        = map(string)

@@ -25,6 +25,13 @@ locals {
   }
   # The job's own groups (<prefix>/output, <prefix>/error) and the ones Glue writes to before
   # the job's arguments are read.
+  # The Iceberg output: the catalog, the database and the one table (pyiceberg's Glue catalog
+  # reads the table and commits with UpdateTable under its VersionId; the first run creates it).
+  glue_catalog_arns = [
+    "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
+    "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${var.iceberg_database_name}",
+    "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${var.iceberg_database_name}/${var.iceberg_table_name}",
+  ]
   glue_log_group_arns = [
     "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*",
   ]
@@ -261,6 +268,15 @@ data "aws_iam_policy_document" "glue" {
       "s3:AbortMultipartUpload",
     ]
     resources = ["${var.bucket_arns["output"]}/*", "${var.bucket_arns["quarantine"]}/*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.iceberg_database_name == "" ? [] : [1]
+    content {
+      sid       = "IcebergTable"
+      actions   = ["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable"]
+      resources = local.glue_catalog_arns
+    }
   }
 
   statement {

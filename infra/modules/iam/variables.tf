@@ -57,6 +57,18 @@ variable "glue_temp_prefix" {
   default     = "glue-temp/"
 }
 
+variable "iceberg_database_name" {
+  description = "Glue database of the Iceberg output; empty when the output is Parquet folders (no Glue Data Catalog access then)."
+  type        = string
+  default     = ""
+}
+
+variable "iceberg_table_name" {
+  description = "Iceberg table the converter may create, read and commit to."
+  type        = string
+  default     = "events"
+}
+
 variable "alerts_topic_arn" {
   description = "ARN of the alerts topic."
   type        = string

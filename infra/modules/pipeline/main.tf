@@ -20,7 +20,10 @@ locals {
     state_machine     = "${var.project}-processor-${var.environment}"
     alerts_topic      = "${var.project}-alerts-${var.environment}"
     kms_alias         = "${var.project}-${var.environment}"
+    # Glue names: lowercase, no hyphens (ndjson_parquet.common.ResourceNames.glue_database).
+    glue_database = replace(lower("${var.project}_${var.environment}"), "-", "_")
   }
+  iceberg = var.output_format == "iceberg"
 
   tags = merge(
     {
@@ -113,6 +116,8 @@ module "iam" {
   manifest_prefix       = var.manifest_prefix
   artifacts_prefix      = local.artifacts_prefix
   glue_temp_prefix      = local.glue_temp_prefix
+  iceberg_database_name = local.iceberg ? local.names.glue_database : ""
+  iceberg_table_name    = var.iceberg_table_name
   alerts_topic_arn      = module.monitoring.alerts_topic_arn
   kms_key_arn           = module.kms.key_arn
   tags                  = local.tags
@@ -132,6 +137,10 @@ module "glue" {
   output_uri            = "s3://${module.s3.bucket_names["output"]}/${var.output_prefix}"
   quarantine_uri        = "s3://${module.s3.bucket_names["quarantine"]}/${var.quarantine_prefix}"
   compression           = var.parquet_compression
+  output_format         = var.output_format
+  glue_database_name    = local.names.glue_database
+  iceberg_table_name    = var.iceberg_table_name
+  pyiceberg_requirement = var.pyiceberg_requirement
   extra_arguments       = var.glue_extra_arguments
   worker_type           = var.glue_worker_type
   number_of_workers     = var.glue_number_of_workers

@@ -62,3 +62,8 @@ output "kms_key_arn" {
   description = "ARN of the deployment's KMS key."
   value       = module.kms.key_arn
 }
+
+output "iceberg_table" {
+  description = "database.table of the Iceberg output in the Glue Data Catalog (null with output_format = parquet)."
+  value       = module.glue.iceberg_table
+}

@@ -218,6 +218,29 @@ variable "parquet_compression" {
   default     = "zstd"
 }
 
+variable "output_format" {
+  description = "parquet: Parquet folders under the output prefix. iceberg: each manifest one snapshot of an Apache Iceberg table in the Glue Data Catalog (warehouse: the output prefix; the first run creates the table)."
+  type        = string
+  default     = "parquet"
+
+  validation {
+    condition     = contains(["parquet", "iceberg"], var.output_format)
+    error_message = "output_format is parquet or iceberg."
+  }
+}
+
+variable "iceberg_table_name" {
+  description = "Name of the Iceberg table in the deployment's Glue database (output_format = iceberg)."
+  type        = string
+  default     = "events"
+}
+
+variable "pyiceberg_requirement" {
+  description = "pip requirement for pyiceberg installed on the Glue workers (output_format = iceberg); the converter's iceberg extra."
+  type        = string
+  default     = "pyiceberg>=0.12.0"
+}
+
 variable "glue_extra_arguments" {
   description = "Further converter job arguments (e.g. --PARTITION_BY, --MAX_ERROR_RATE)."
   type        = map(string)

@@ -64,6 +64,12 @@ class GlueArg:
     MAX_ERROR_RATE: Final = "MAX_ERROR_RATE"
     LINEAGE: Final = "LINEAGE"
     SCHEMA_URI: Final = "SCHEMA_URI"
+    # "parquet" (folders under OUTPUT_URI, the default) or "iceberg": commit each manifest to
+    # the Glue Data Catalog table ICEBERG_TABLE (database.table), OUTPUT_URI its warehouse.
+    OUTPUT_FORMAT: Final = "OUTPUT_FORMAT"
+    ICEBERG_TABLE: Final = "ICEBERG_TABLE"
+    # Size in MB at which an output file is closed (default 128).
+    TARGET_FILE_MB: Final = "TARGET_FILE_MB"
 
 
 class WorkflowInput(TypedDict):
@@ -147,3 +153,13 @@ class ResourceNames:
     @property
     def alerts_topic(self) -> str:
         return self._name("alerts")
+
+    @property
+    def glue_database(self) -> str:
+        """The Glue database of the Iceberg output (Glue names: lowercase, no hyphens)."""
+        return f"{self.project}_{self.environment}".replace("-", "_").lower()
+
+    @property
+    def iceberg_table(self) -> str:
+        """`database.table` of the Iceberg output (output_format = iceberg)."""
+        return f"{self.glue_database}.events"

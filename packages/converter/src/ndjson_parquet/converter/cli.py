@@ -70,9 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        required=True,
         metavar="DEST",
-        help="output folder or s3:// prefix",
+        help="output folder or s3:// prefix (or give --table)",
     )
     parser.add_argument(
         "--manifest",
@@ -92,7 +91,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--partition-by",
         metavar="FIELD",
-        help="write Hive-style dt=YYYY-MM-DD/ folders from this date or timestamp field",
+        help="write Hive-style dt=YYYY-MM-DD/ folders from this date or timestamp field "
+        "(with --table: partition a new table by day(FIELD))",
     )
     parser.add_argument(
         "--compression",
@@ -114,6 +114,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json",
         action="store_true",
         help="print the summary as one JSON object (no progress bar)",
+    )
+    add_table_arguments(parser)
+
+
+def add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    """The Iceberg table destination (`ndjson_parquet.converter.table`), instead of --output."""
+    group = parser.add_argument_group("Iceberg table (needs the converter's iceberg extra)")
+    group.add_argument(
+        "--table",
+        metavar="DB.TABLE",
+        help="commit the run to this Iceberg table as one snapshot (created by the first run)",
+    )
+    group.add_argument(
+        "--warehouse",
+        metavar="LOC",
+        help="folder or s3:// prefix of the tables; with --catalog sql also holds catalog.db",
+    )
+    group.add_argument(
+        "--catalog",
+        choices=("sql", "glue"),
+        default="sql",
+        help="sql: a SQLite catalog in the warehouse (default); glue: the Glue Data Catalog",
+    )
+    group.add_argument(
+        "--target-file-mb",
+        type=float,
+        metavar="MB",
+        help="size at which a data file of the table is closed (default: 128)",
+    )
+    group.add_argument(
+        "--replay",
+        action="store_true",
+        help="SRC are quarantine files: convert their lines into --table again",
     )
 
 
@@ -144,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
 
     if bool(args.sources) == bool(args.manifest):
         return _fail("give input files or --manifest (one of them)", EXIT_USAGE)
+    usage = _destination_usage(args)
+    if usage:
+        return _fail(usage, EXIT_USAGE)
     interactive = not args.json and sys.stdout.isatty()
     try:
         options = _options(args)
@@ -153,8 +189,11 @@ def run(args: argparse.Namespace) -> int:
 
             sources = read_manifest(args.manifest)
         with _progress(interactive) as on_progress:
-            summary = convert(sources, args.output, options, progress=on_progress)
-        if args.manifest:
+            if args.table:
+                summary = _to_table(args, sources, options, on_progress)
+            else:
+                summary = convert(sources, args.output, options, progress=on_progress)
+        if args.manifest and not args.table:
             from ndjson_parquet.converter.spark import remove_split_leftovers
 
             remove_split_leftovers(summary, options, sources)
@@ -235,6 +274,38 @@ def _s3_inputs(uri: str) -> list[str]:
             return [uri]  # an object with another name: read as NDJSON
         raise InputError(f"no NDJSON object under {uri}")
     return files
+
+
+def _destination_usage(args: argparse.Namespace) -> str | None:
+    """What is wrong with the destination arguments, if anything."""
+    if bool(args.output) == bool(args.table):
+        return "give --output or --table (one of them)"
+    if args.table and not args.warehouse:
+        return "--table needs --warehouse"
+    if args.replay and not args.table:
+        return "--replay needs --table"
+    return None
+
+
+def _to_table(
+    args: argparse.Namespace,
+    sources: Any,
+    options: ConvertOptions,
+    on_progress: Callable[[Progress], None] | None,
+) -> Summary:
+    from ndjson_parquet.converter.table import (
+        TableDestination,
+        convert_to_table,
+        replay_quarantine,
+    )
+
+    fields: dict[str, Any] = {"catalog": args.catalog, "partition_by": args.partition_by}
+    if args.target_file_mb is not None:
+        fields["target_file_bytes"] = int(args.target_file_mb * 1024 * 1024)
+    destination = TableDestination(args.table, args.warehouse, **fields)
+    if args.replay:
+        return replay_quarantine(sources, destination, options, progress=on_progress)
+    return convert_to_table(sources, destination, options, progress=on_progress)
 
 
 def _options(args: argparse.Namespace) -> ConvertOptions:
@@ -332,6 +403,10 @@ def _print_summary(summary: Summary, console: Console) -> None:
         ("seconds", f"{s.seconds:.2f} ({rate:.1f} MB/s)"),
         ("run id", str(s.run_id or "")),
     ]
+    if "table" in s.extra:
+        t = s.extra["table"]
+        state = "committed" if t["created"] else "already in the table"
+        rows.append(("table", f"{t['identifier']} snapshot {t['snapshot_id']} ({state})"))
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)

@@ -36,6 +36,9 @@ OPTIONAL_ARGS: Final = (
     GlueArg.MAX_ERROR_RATE,
     GlueArg.LINEAGE,
     GlueArg.SCHEMA_URI,
+    GlueArg.OUTPUT_FORMAT,
+    GlueArg.ICEBERG_TABLE,
+    GlueArg.TARGET_FILE_MB,
 )
 # Set by Glue on every run; read here, not through getResolvedOptions (which rejects reserved
 # names). Logged only, never the conversion's run id: output names must stay those of the
@@ -63,6 +66,9 @@ class GlueJobArgs:
     max_error_rate: float | None = None
     lineage: bool = False
     schema_uri: str | None = None
+    output_format: Literal["parquet", "iceberg"] = "parquet"
+    iceberg_table: str | None = None
+    target_file_mb: float | None = None
     job_name: str | None = None
     job_run_id: str | None = None
 
@@ -154,6 +160,28 @@ def parse_args(argv: Sequence[str]) -> GlueJobArgs:
                 f"--{GlueArg.MAX_ERROR_RATE} must be between 0 and 1, got {raw!r}"
             )
 
+    target_file_mb: float | None = None
+    if GlueArg.TARGET_FILE_MB in got:
+        raw = got[GlueArg.TARGET_FILE_MB]
+        try:
+            target_file_mb = float(raw)
+        except ValueError:
+            target_file_mb = -1.0
+        if not target_file_mb > 0:
+            raise GlueArgumentError(
+                f"--{GlueArg.TARGET_FILE_MB} must be a positive number, got {raw!r}"
+            )
+
+    output_format = got.get(GlueArg.OUTPUT_FORMAT, "parquet")
+    if output_format not in ("parquet", "iceberg"):
+        raise GlueArgumentError(
+            f"--{GlueArg.OUTPUT_FORMAT} must be parquet or iceberg, got {output_format!r}"
+        )
+    if output_format == "iceberg" and GlueArg.ICEBERG_TABLE not in got:
+        raise GlueArgumentError(
+            f"--{GlueArg.OUTPUT_FORMAT} iceberg needs --{GlueArg.ICEBERG_TABLE} database.table"
+        )
+
     return GlueJobArgs(
         manifest_path=got[GlueArg.MANIFEST_PATH],
         output_uri=got[GlueArg.OUTPUT_URI],
@@ -163,6 +191,9 @@ def parse_args(argv: Sequence[str]) -> GlueJobArgs:
         max_error_rate=max_error_rate,
         lineage=_parse_bool(GlueArg.LINEAGE, values.get(GlueArg.LINEAGE, "false")),
         schema_uri=got.get(GlueArg.SCHEMA_URI),
+        output_format=cast(Literal["parquet", "iceberg"], output_format),
+        iceberg_table=got.get(GlueArg.ICEBERG_TABLE),
+        target_file_mb=target_file_mb,
         job_name=_glue_own(argv, JOB_NAME),
         job_run_id=_glue_own(argv, JOB_RUN_ID),
     )
@@ -206,6 +237,8 @@ def convert_options(args: GlueJobArgs) -> ConvertOptions:
         fields["max_error_rate"] = args.max_error_rate
     if args.schema_uri is not None:
         fields["schema"] = load_schema(args.schema_uri)
+    if args.target_file_mb is not None:
+        fields["target_file_bytes"] = int(args.target_file_mb * 1024 * 1024)
     return ConvertOptions(**fields)
 
 
@@ -279,6 +312,8 @@ def main(argv: Sequence[str] | None = None, *, spark_context: Any = None) -> Sum
 
 def _convert(manifest: Manifest, args: GlueJobArgs, spark_context: Any) -> Summary:
     options = convert_options(args)
+    if args.output_format == "iceberg":
+        return _convert_to_table(manifest, args, options)
     if spark_context is not None:
         from ndjson_parquet.converter import spark
 
@@ -290,6 +325,22 @@ def _convert(manifest: Manifest, args: GlueJobArgs, spark_context: Any) -> Summa
     summary = convert(manifest, args.output_uri, options)
     remove_split_leftovers(summary, options, manifest)
     return summary
+
+
+def _convert_to_table(manifest: Manifest, args: GlueJobArgs, options: ConvertOptions) -> Summary:
+    """The manifest as one snapshot of the Glue Data Catalog table (converted in this process:
+    the Spark path's shares would need one commit of several writers' files)."""
+    from ndjson_parquet.converter.table import TableDestination, convert_to_table
+
+    assert args.iceberg_table is not None  # parse_args requires it with iceberg
+    destination = TableDestination(
+        args.iceberg_table,
+        args.output_uri,
+        catalog="glue",
+        partition_by=options.partition_by,
+        target_file_bytes=options.target_file_bytes,
+    )
+    return convert_to_table(manifest, destination, options)
 
 
 def _safe(argv: Sequence[str]) -> str:

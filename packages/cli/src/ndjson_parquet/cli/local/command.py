@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import logging
 import signal
@@ -109,6 +110,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds between runs of the flush schedule (default: %(default)s)",
     )
     pipe.add_argument(
+        "--output-format",
+        choices=("parquet", "iceberg"),
+        default="parquet",
+        help="Parquet folders, or one Iceberg snapshot per manifest in the emulated Glue "
+        "Data Catalog (needs the converter's iceberg extra) (default: %(default)s)",
+    )
+    pipe.add_argument(
         "--env",
         default=EMULATOR_ENVIRONMENT,
         help="environment name for resource names (default: %(default)s)",
@@ -153,12 +161,19 @@ def run(args: argparse.Namespace) -> int:
     if args.input is not None and not args.input.is_dir():
         console.print(f"[red]--input {args.input} is not a directory[/]")
         return EXIT_USAGE
+    if args.output_format == "iceberg" and importlib.util.find_spec("pyiceberg") is None:
+        console.print(
+            "[red]--output-format iceberg needs pyiceberg: "
+            "pip install 'ndjson-parquet-converter[iceberg]'[/]"
+        )
+        return EXIT_USAGE
     folder = RunFolder.create(args.output)
     log_file = folder.log_file
     settings = LocalSettings(
         max_files_per_manifest=args.max_files,
         max_bytes_per_manifest=int(args.max_mb * 1_000_000),
         max_wait_seconds=args.max_wait,
+        output_format=args.output_format,
     )
     faults = FaultPlan(fail_first=args.fail_first, fail_always=args.fail_always)
     spec = SampleSpec(

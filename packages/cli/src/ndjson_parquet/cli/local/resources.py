@@ -29,6 +29,9 @@ class LocalSettings:
     # Seconds before the first retry of a failed Glue run (AWS default: a minute); the local
     # run keeps the real definition's retry count and backoff but waits less.
     glue_retry_interval_seconds: int = 1
+    # "parquet" folders, or "iceberg": each manifest a snapshot of a table in the emulated Glue
+    # Data Catalog, warehouse in the output bucket (as output_format in the Terraform).
+    output_format: str = "parquet"
     extra_glue_arguments: dict[str, str] = field(default_factory=dict)
 
 
@@ -127,6 +130,8 @@ def create_deployment(
     alerts_queue_url = sqs.create_queue(QueueName=f"{names.alerts_topic}-inbox")["QueueUrl"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, alerts_queue_url))
 
+    if settings.output_format == "iceberg":
+        aws.client("glue").create_database(DatabaseInput={"Name": names.glue_database})
     _create_glue_job(aws.client("glue"), names, settings)
 
     definition = render_definition(names, topic_arn, settings)
@@ -199,6 +204,12 @@ def _create_glue_job(glue: Any, names: ResourceNames, settings: LocalSettings) -
         f"--{GlueArg.OUTPUT_URI}": f"s3://{names.output_bucket}/",
         f"--{GlueArg.QUARANTINE_URI}": f"s3://{names.quarantine_bucket}/",
         f"--{GlueArg.COMPRESSION}": settings.compression,
+        f"--{GlueArg.OUTPUT_FORMAT}": settings.output_format,
+        **(
+            {f"--{GlueArg.ICEBERG_TABLE}": names.iceberg_table}
+            if settings.output_format == "iceberg"
+            else {}
+        ),
         **settings.extra_glue_arguments,
     }
     glue.create_job(

@@ -71,6 +71,13 @@ def inspect_file(
     return {"uri": uri, "versions": versions}
 
 
+def committed_snapshot(table: str, story: dict[str, Any]) -> dict[str, Any] | None:
+    """The snapshot of the Iceberg table (Glue Data Catalog) that holds the manifest's rows."""
+    from ndjson_parquet.converter.table import snapshot_of_run
+
+    return snapshot_of_run(table, str(story["manifest"].get(ManifestAttr.MANIFEST_ID)))
+
+
 def _event(event: dict[str, Any]) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "id": event.get("id"),
@@ -90,6 +97,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("subject", metavar="MANIFEST_ID|s3://bucket/key")
     parser.add_argument(
         "--state-machine-arn", help="the workflow (default: found by the environment's name)"
+    )
+    parser.add_argument(
+        "--iceberg-table",
+        nargs="?",
+        const="",
+        metavar="DB.TABLE",
+        help="also show the Iceberg snapshot each manifest committed (output_format iceberg; "
+        "default table: the environment's); needs the converter's iceberg extra",
     )
     parser.add_argument("--json", action="store_true", help="print JSON (everything)")
     parser.add_argument(
@@ -111,6 +126,11 @@ def run(args: argparse.Namespace) -> int:
         found = inspect_file(tracking, sfn, args.subject, machine)
         if not found["versions"]:
             raise NotFound(f"{args.subject} is not tracked in {target.table}")
+        if args.iceberg_table is not None:
+            for version in found["versions"]:
+                if version["manifest"]:
+                    table = args.iceberg_table or target.names.iceberg_table
+                    version["manifest"]["snapshot"] = committed_snapshot(table, version["manifest"])
         if args.json:
             print_json(found)
         else:
@@ -120,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
     story = inspect_manifest(tracking, sfn, args.subject, machine)
     if story is None:
         raise NotFound(f"no manifest {args.subject} in {target.table}")
+    if args.iceberg_table is not None:
+        story["snapshot"] = committed_snapshot(
+            args.iceberg_table or target.names.iceberg_table, story
+        )
     if args.json:
         print_json(story)
     else:
@@ -163,6 +187,13 @@ def _print_manifest(out: Console, story: dict[str, Any], verbose: bool = False) 
                 out.print(f"  s3://{f.get('bucket')}/{f.get('key')} ({f.get('size')} bytes)")
             else:
                 out.print(f"  {f}")
+    if "snapshot" in story:
+        snap = story["snapshot"]
+        out.print(
+            f"table snapshot [bold]{snap['snapshot_id']}[/] of {snap['table']} at {snap['committed_at']}"
+            if snap
+            else "[yellow]no table snapshot holds this manifest[/]"
+        )
     if not story["executions"]:
         out.print("no execution found")
     for execution in story["executions"]:
