@@ -165,6 +165,7 @@ class World:
         """Execution name → when it took its conversion slot."""
         [slots] = self.items("SLOTS")
         return dict(slots["holders"])
+
     def manifest_keys(self) -> list[str]:
         """Every key in the manifest bucket (published and staged documents)."""
         listing = self.s3.list_objects_v2(Bucket=MANIFEST_BUCKET)

@@ -175,9 +175,7 @@ def iter_chunks(
     if source.location == STDIN:
         raw = sys.stdin.buffer
     else:
-        raw, _ = storage.open_input(
-            source.location, version_id=source.version_id, etag=source.etag
-        )
+        raw, _ = storage.open_input(source.location, version_id=source.version_id, etag=source.etag)
     counted = _Hashing(raw, digest)
     stream: Any = counted
     if source.compression:
