@@ -47,6 +47,8 @@ class RunRecord:
     injected: bool = False
     error: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    # The run's arguments (the job's defaults and the workflow's), as Glue passes them.
+    arguments: dict[str, str] = field(default_factory=dict)
 
 
 def glue_argv(arguments: dict[str, str]) -> list[str]:
@@ -102,6 +104,7 @@ class GlueJobRunner:
                     seconds=time.monotonic() - started,
                     injected=isinstance(exc, InjectedGlueFailure),
                     error=f"{type(exc).__name__}: {exc}",
+                    arguments=dict(arguments),
                 )
             )
             raise
@@ -113,6 +116,7 @@ class GlueJobRunner:
                 succeeded=True,
                 seconds=time.monotonic() - started,
                 summary=summary.to_dict(),
+                arguments=dict(arguments),
             )
         )
         return summary
