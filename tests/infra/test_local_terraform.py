@@ -26,7 +26,8 @@ def test_artifacts_are_reproducible_and_cached(tmp_path: Path) -> None:
     elsewhere = build_artifacts(tmp_path / "b")
     built = (first.lambda_package, first.converter_wheel, first.common_wheel)
     assert [p.stat().st_mtime_ns for p in built] == [
-        p.stat().st_mtime_ns for p in (again.lambda_package, again.converter_wheel, again.common_wheel)
+        p.stat().st_mtime_ns
+        for p in (again.lambda_package, again.converter_wheel, again.common_wheel)
     ]  # reused, not rewritten
     assert [_digest(p) for p in built] == [
         _digest(p)
@@ -138,3 +139,29 @@ def test_a_batch_goes_when_the_window_ends() -> None:
     mapping.poll_once()
     assert batches == [3]
     assert len(queue.asked) > 1  # kept gathering during the window
+
+
+def test_remaining_resources_lists_what_a_destroy_left_and_ignores_aws_managed_keys() -> None:
+    from moto import mock_aws
+
+    from ndjson_parquet.cli.aws import AwsTarget
+
+    with mock_aws():
+        aws = AwsTarget(region="us-east-1")
+        assert terraform.remaining_resources(aws) == []
+        aws.client("s3").create_bucket(Bucket="left")
+        key = aws.client("kms").create_key()["KeyMetadata"]["KeyId"]
+        aws.client("dynamodb").create_table(  # encrypted with DynamoDB's default key
+            TableName="t",
+            KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True, "SSEType": "KMS"},
+        )
+        assert sorted(terraform.remaining_resources(aws)) == [
+            "dynamodb t",
+            f"kms key {key}",
+            "s3 left",
+        ]
+        aws.client("kms").schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+        assert f"kms key {key}" not in terraform.remaining_resources(aws)

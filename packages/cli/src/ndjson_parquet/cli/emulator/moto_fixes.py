@@ -452,8 +452,8 @@ def _apply_secure_transport_fix() -> None:
     for patched in (setup_class, get_permission):
         setattr(patched, _MARK, True)
     _original_s3_setup, _original_get_permission = original_setup, original_permission
-    setattr(response_cls, "setup_class", setup_class)
-    setattr(bucket_cls, "get_permission", get_permission)
+    response_cls.setup_class = setup_class
+    bucket_cls.get_permission = get_permission
 
 
 def _revert_secure_transport_fix() -> None:
@@ -461,8 +461,8 @@ def _revert_secure_transport_fix() -> None:
     if _original_get_permission is None or _original_s3_setup is None:
         return
     bucket_cls, response_cls = _s3_classes()
-    setattr(response_cls, "setup_class", _original_s3_setup)
-    setattr(bucket_cls, "get_permission", _original_get_permission)
+    response_cls.setup_class = _original_s3_setup
+    bucket_cls.get_permission = _original_get_permission
     _original_s3_setup = _original_get_permission = None
 
 

@@ -209,7 +209,8 @@ class LocalTerraform:
         return found
 
     def destroy(self) -> None:
-        self.run("destroy", "-auto-approve", "-input=false", "-parallelism=30")
+        # The state is this run's own and current: no refresh (reading every resource again).
+        self.run("destroy", "-auto-approve", "-input=false", "-refresh=false", "-parallelism=30")
         self.applied = False
 
 
@@ -250,14 +251,20 @@ def remaining_resources(aws: Any) -> list[str]:
     left += [f"iam role {r['RoleName']}" for r in iam.list_roles()["Roles"]]
     left += [f"iam policy {p['PolicyName']}" for p in iam.list_policies(Scope="Local")["Policies"]]
     kms = aws.client("kms")
+    aliases = kms.list_aliases()["Aliases"]
+    # Keys behind alias/aws/* stand for AWS-managed keys (moto creates DynamoDB's default key
+    # as a customer key when a table asks for KMS encryption); they are not the deployment's.
+    managed = {a.get("TargetKeyId") for a in aliases if a["AliasName"].startswith("alias/aws/")}
     left += [
         f"kms alias {a['AliasName']}"
-        for a in kms.list_aliases()["Aliases"]
+        for a in aliases
         if not a["AliasName"].startswith("alias/aws/")
     ]
     for key in kms.list_keys()["Keys"]:
         metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-        if metadata.get("KeyManager") == "CUSTOMER" and metadata["KeyState"] != "PendingDeletion":
+        if key["KeyId"] in managed or metadata.get("KeyManager") != "CUSTOMER":
+            continue
+        if metadata["KeyState"] != "PendingDeletion":
             left.append(f"kms key {key['KeyId']}")
     return left
 
