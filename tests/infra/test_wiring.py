@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ndjson_parquet.cli.local.resources import TERRAFORM_OUTPUTS
 from tests.infra.terraform_config import (
     ENVS,
     INFRA,
@@ -154,6 +155,7 @@ def test_the_local_environment_points_every_service_the_modules_use_at_the_emula
     (endpoints,) = provider["aws"]["endpoints"]
     assert needed <= set(endpoints), f"no local endpoint for {sorted(needed - set(endpoints))}"
     assert {endpoints[name] for name in needed} == {"${var.endpoint_url}"}
+    assert set(load_module(ENVS / "local").outputs) >= TERRAFORM_OUTPUTS
     # The same root module and provider requirements as dev and prod.
     assert (ENVS / "local" / "versions.tf").read_text() == (
         ENVS / "dev" / "versions.tf"

@@ -182,6 +182,12 @@ def run(args: argparse.Namespace) -> int:
                 {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
             )
         console.print(f"[bold]emulated AWS[/] on {emulator.endpoint_url}")
+        applied = None
+        if setup is not None:
+            work_dir, variables = args.output / "terraform", terraform_variables(args.env, settings)
+            applied = cleanup.enter_context(
+                deployed_by_terraform(setup, emulator, work_dir, console.print, variables)
+            )
         pipeline = LocalPipeline(
             emulator,
             environment=args.env,
@@ -189,12 +195,6 @@ def run(args: argparse.Namespace) -> int:
             faults=faults,
             flush_interval=args.flush_interval,
         )
-        applied = None
-        if setup is not None:
-            work_dir, variables = args.output / "terraform", terraform_variables(args.env, settings)
-            applied = cleanup.enter_context(
-                deployed_by_terraform(setup, emulator, work_dir, console.print, variables)
-            )
         pipeline.deploy(applied.outputs if applied else None)
         cleanup.callback(pipeline.close)
         console.print(

@@ -264,6 +264,20 @@ def schedule_seconds(expression: str) -> float:
     return float(int(inner[0]) * _RATE[inner[1]])
 
 
+# The outputs of infra/envs/local that `read_deployment` starts from.
+TERRAFORM_OUTPUTS = frozenset(
+    {
+        "queue_url",
+        "dead_letter_queue_url",
+        "manifest_builder_function_name",
+        "flush_function_name",
+        "step_function_arn",
+        "glue_job_name",
+        "alerts_topic_arn",
+    }
+)
+
+
 def read_deployment(aws: AwsTarget, names: ResourceNames, outputs: dict[str, Any]) -> Deployment:
     """The deployment Terraform built, read from the emulator's APIs and the Terraform outputs.
 
@@ -271,6 +285,9 @@ def read_deployment(aws: AwsTarget, names: ResourceNames, outputs: dict[str, Any
     → flush function) and takes every setting from the resources themselves. Adds one thing of
     its own: a queue subscribed to the alerts topic, as the local stand-in for e-mail.
     """
+    missing = sorted(TERRAFORM_OUTPUTS - set(outputs))
+    if missing:
+        raise DeploymentMismatch(f"the Terraform outputs lack {', '.join(missing)}")
     sqs, lam = aws.client("sqs"), aws.client("lambda")
     queue_url, dlq_url = str(outputs["queue_url"]), str(outputs["dead_letter_queue_url"])
     queue_arn = _queue_arn(sqs, queue_url)
