@@ -11,8 +11,8 @@ provider "aws" {
   skip_region_validation      = true
   skip_requesting_account_id  = true
 
-  # The emulator serves HTTPS with its own certificate (the buckets' policies deny plain HTTP);
-  # the command that starts it writes the certificate here.
+  # The emulator serves HTTPS (the buckets' policies deny plain HTTP) with a certificate made
+  # for the run; ca_bundle is its path.
   custom_ca_bundle  = var.ca_bundle
   s3_use_path_style = true
 
