@@ -40,6 +40,7 @@ def test_there_is_terraform_to_check() -> None:
         "modules/pipeline",
         "envs/dev",
         "envs/prod",
+        "envs/local",
     ):
         assert expected in dirs
 

@@ -36,7 +36,7 @@ def _run(terraform: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[s
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("environment", ["dev", "prod"])
+@pytest.mark.parametrize("environment", ["dev", "prod", "local"])
 def test_environment_validates_with_the_real_provider(environment: str, tmp_path: Path) -> None:
     terraform = _terraform()
     # A copy, so that init's .terraform folder and lock file never land in the work tree.

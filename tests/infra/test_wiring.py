@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ndjson_parquet.cli.local.resources import TERRAFORM_OUTPUTS
 from tests.infra.terraform_config import (
     ENVS,
     INFRA,
@@ -69,7 +70,7 @@ def test_the_wiring_check_finds_each_kind_of_mistake(tmp_path: Path) -> None:
 
 
 def test_environments_only_call_the_pipeline_module() -> None:
-    for env in ("dev", "prod"):
+    for env in ("dev", "prod", "local"):
         module = load_module(ENVS / env)
         assert not module.resources, f"{env} defines resources of its own"
         assert not module.data, f"{env} defines data sources of its own"
@@ -93,7 +94,7 @@ def test_environments_differ_only_in_the_pipeline_arguments() -> None:
 
 
 def test_outputs_name_the_workflow_and_the_resources() -> None:
-    for path in (MODULES / "pipeline", ENVS / "dev", ENVS / "prod"):
+    for path in (MODULES / "pipeline", ENVS / "dev", ENVS / "prod", ENVS / "local"):
         outputs = load_module(path).outputs
         for name in (
             "step_function_arn",
@@ -128,3 +129,50 @@ def test_the_admission_limit_and_the_glue_job_share_one_variable() -> None:
     # Whether the rule exists is known at plan time (the state machine's ARN is not).
     assert rule["count"] == "${var.admit_on_execution_end ? 1 : 0}"
     assert pipeline.module_calls["lambda"]["admit_on_execution_end"] == "${var.start_workflow}"
+
+
+# Endpoint of the AWS provider that serves each kind of resource or data source the modules use
+# (data sources computed without a call have none).
+_ENDPOINT_BY_PREFIX = {
+    "aws_s3_": "s3",
+    "aws_sqs_": "sqs",
+    "aws_dynamodb_": "dynamodb",
+    "aws_lambda_": "lambda",
+    "aws_iam_policy_document": None,
+    "aws_iam_": "iam",
+    "aws_kms_": "kms",
+    "aws_glue_": "glue",
+    "aws_sfn_": "sfn",
+    "aws_sns_": "sns",
+    "aws_cloudwatch_log_": "cloudwatchlogs",
+    "aws_cloudwatch_event_": "events",
+    "aws_cloudwatch_metric_alarm": "cloudwatch",
+    "aws_caller_identity": "sts",
+    "aws_partition": None,
+    "aws_region": None,
+}
+
+
+def _endpoint(kind: str) -> str | None:
+    for prefix, endpoint in _ENDPOINT_BY_PREFIX.items():
+        if kind.startswith(prefix):
+            return endpoint
+    raise AssertionError(f"{kind}: which provider endpoint serves it? Add it to this test")
+
+
+def test_the_local_environment_points_every_service_the_modules_use_at_the_emulator() -> None:
+    needed: set[str] = set()
+    for path in module_dirs():
+        if path.is_relative_to(MODULES):
+            module = load_module(path)
+            kinds = [*module.resources, *module.data]
+            needed |= {e for e in map(_endpoint, kinds) if e is not None}
+    (provider,) = load_module(ENVS / "local").files[ENVS / "local" / "main.tf"]["provider"]
+    (endpoints,) = provider["aws"]["endpoints"]
+    assert needed <= set(endpoints), f"no local endpoint for {sorted(needed - set(endpoints))}"
+    assert {endpoints[name] for name in needed} == {"${var.endpoint_url}"}
+    assert set(load_module(ENVS / "local").outputs) >= TERRAFORM_OUTPUTS
+    # The same root module and provider requirements as dev and prod.
+    assert (ENVS / "local" / "versions.tf").read_text() == (
+        ENVS / "dev" / "versions.tf"
+    ).read_text()

@@ -35,6 +35,13 @@ from ndjson_parquet.cli.local.runtime import LocalPipeline, PipelineTimeout
 from ndjson_parquet.cli.local.sample import SampleSpec
 from ndjson_parquet.cli.local.server import Emulator
 from ndjson_parquet.cli.local.state import Snapshot
+from ndjson_parquet.cli.local.terraform import (
+    TerraformSetup,
+    TerraformUnavailable,
+    deployed_by_terraform,
+    find_terraform,
+    terraform_variables,
+)
 
 DEFAULTS = LocalSettings()
 
@@ -152,6 +159,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep the emulator (and the event sources) running after the report, until Ctrl-C",
     )
     out.add_argument("--port", type=int, default=0, help="emulator port (default: a free one)")
+    out.add_argument(
+        "--terraform",
+        action="store_true",
+        help="deploy with terraform apply of infra/envs/local (and destroy afterwards) instead "
+        "of creating the resources; falls back to that, saying why, without terraform",
+    )
     out.add_argument("--json", action="store_true", help="print the report as JSON")
     out.add_argument("-v", "--verbose", action="store_true", help="show the components' logs")
 
@@ -185,20 +198,28 @@ def run(args: argparse.Namespace) -> int:
     )
     with contextlib.ExitStack() as cleanup:
         cleanup.enter_context(_logging_to(log_file, args.verbose))
-        emulator = cleanup.enter_context(Emulator(port=args.port))
+        setup = terraform_setup(console) if args.terraform else None
+        emulator = cleanup.enter_context(Emulator(port=args.port, tls=setup is not None))
         if not args.verbose:
             # Powertools writes JSON log lines and metrics to stdout by default.
             emulator.set_env(
                 {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
             )
         console.print(f"[bold]emulated AWS[/] on {emulator.endpoint_url}")
+        applied = None
+        if setup is not None:
+            work_dir, variables = args.output / "terraform", terraform_variables(args.env, settings)
+            applied = cleanup.enter_context(
+                deployed_by_terraform(setup, emulator, work_dir, console.print, variables)
+            )
         pipeline = LocalPipeline(
             emulator,
             environment=args.env,
             settings=settings,
             faults=faults,
             flush_interval=args.flush_interval,
-        ).deploy()
+        )
+        pipeline.deploy(applied.outputs if applied else None)
         cleanup.callback(pipeline.close)
         console.print(
             f"deployed [bold]{args.env}[/]: table {pipeline.names.tracking_table}, "
@@ -229,7 +250,16 @@ def run(args: argparse.Namespace) -> int:
             )
         if args.keep_running:
             _serve(pipeline, folder, console)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return EXIT_OK if report.ok and not (applied and applied.leftovers) else EXIT_FAILED
+
+
+def terraform_setup(console: Console) -> TerraformSetup | None:
+    """What `--terraform` needs, or None after one line saying why it falls back."""
+    try:
+        return find_terraform()
+    except TerraformUnavailable as exc:
+        console.print(f"[yellow]--terraform: {exc}; creating the resources without terraform[/]")
+        return None
 
 
 def _serve(

@@ -49,6 +49,8 @@ class RunRecord:
     summary: dict[str, Any] = field(default_factory=dict)
     # time.monotonic() when the run started converting.
     started: float = 0.0
+    # The run's arguments (the job's defaults and the workflow's), as Glue passes them.
+    arguments: dict[str, str] = field(default_factory=dict)
 
 
 def glue_argv(arguments: dict[str, str]) -> list[str]:
@@ -108,6 +110,7 @@ class GlueJobRunner:
                     injected=isinstance(exc, InjectedGlueFailure),
                     error=f"{type(exc).__name__}: {exc}",
                     started=started,
+                    arguments=dict(arguments),
                 )
             )
             raise
@@ -120,6 +123,7 @@ class GlueJobRunner:
                 seconds=time.monotonic() - started,
                 summary=summary.to_dict(),
                 started=started,
+                arguments=dict(arguments),
             )
         )
         return summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,8 @@ class PollStats:
 
 
 class EventSourceMapping:
-    """Batch size 10; a batch's `batchItemFailures` stay on the queue, the rest are deleted.
+    """A batch is up to `batch_size` messages gathered for at most `batching_window_seconds`;
+    its `batchItemFailures` stay on the queue, the rest are deleted.
 
     As with Lambda, a handler that raises leaves the whole batch on the queue, and the queue's
     redrive policy moves a message to the dead-letter queue after `maxReceiveCount` receives.
@@ -43,6 +45,7 @@ class EventSourceMapping:
         function_name: str,
         region: str,
         batch_size: int = 10,
+        batching_window_seconds: float = 0,
         retry_delay_seconds: int = 1,
         before_invoke: Callable[[], None] | None = None,
     ) -> None:
@@ -53,6 +56,7 @@ class EventSourceMapping:
         self._function_name = function_name
         self._region = region
         self._batch_size = batch_size
+        self._window = batching_window_seconds
         self._retry_delay = retry_delay_seconds
         self._before_invoke = before_invoke
         self.stats = PollStats()
@@ -60,16 +64,16 @@ class EventSourceMapping:
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         """Receive one batch and invoke the handler on it; return how many messages came."""
-        response = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=wait_seconds,
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages = response.get("Messages", [])
+        messages = self._receive(wait_seconds, self._batch_size)
         if not messages:
             return 0
+        # As Lambda: gather until the batch is full or the window since the first message ends.
+        window_ends = time.monotonic() + self._window
+        while len(messages) < self._batch_size and time.monotonic() < window_ends:
+            more = self._receive(0, self._batch_size - len(messages))
+            messages.extend(more)
+            if not more:
+                time.sleep(min(0.1, max(0.0, window_ends - time.monotonic())))
         event = {"Records": [self._record(m) for m in messages]}
         if self._before_invoke:
             self._before_invoke()
@@ -105,6 +109,17 @@ class EventSourceMapping:
             self.stats.failed += len(retry)
             self.stats.delivered_bodies.extend(m["Body"] for m in done)
         return len(messages)
+
+    def _receive(self, wait_seconds: int, count: int) -> list[dict[str, Any]]:
+        response = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=min(10, count),  # SQS's most per request
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
 
     def drain(self, max_batches: int = 1000) -> int:
         """Poll until the queue returns nothing; return the number of messages handled."""

@@ -6,6 +6,9 @@ Python API used by `ndjson-parquet local run`, the end-to-end tests and the benc
         pipeline = LocalPipeline(emulator, environment="local").deploy()
         pipeline.upload_sample(SampleSpec(files=20))
         snapshot = pipeline.run_until_idle(timeout=60)
+
+`deploy(outputs)` with the outputs of `terraform apply` (see `terraform.py`) runs on what the
+Terraform built instead of creating resources.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,13 @@ from ndjson_parquet.cli.aws import AwsTarget
 from ndjson_parquet.cli.local.glue_runner import FaultPlan, GlueJobRunner
 from ndjson_parquet.cli.local.lambda_context import LocalLambdaContext
 from ndjson_parquet.cli.local.poller import EventSourceMapping
-from ndjson_parquet.cli.local.resources import Deployment, LocalSettings, create_deployment
+from ndjson_parquet.cli.local.resources import (
+    Deployment,
+    LocalSettings,
+    create_deployment,
+    read_deployment,
+    remove_local_additions,
+)
 from ndjson_parquet.cli.local.sample import SampleInfo, SampleSpec, generate
 from ndjson_parquet.cli.local.server import Emulator
 from ndjson_parquet.cli.local.state import Alert, Snapshot, read_alerts, take_snapshot
@@ -88,6 +97,8 @@ class LocalPipeline:
         self._executions_ended = 0
         self._executions_ended_notified = 0
         self.status_change_invocations = 0
+        # Function name -> the environment the runtime set for its last invocation.
+        self.environments_applied: dict[str, dict[str, str]] = {}
         self._uploading = 0
         self._upload_lock = threading.Lock()
 
@@ -104,11 +115,15 @@ class LocalPipeline:
             self._clients[service] = self.aws.client(service)
         return self._clients[service]
 
-    def deploy(self) -> LocalPipeline:
-        """Create the resources and hook the Glue job to the real converter."""
+    def deploy(self, outputs: dict[str, Any] | None = None) -> LocalPipeline:
+        """Create the resources (or read those of `terraform apply`'s `outputs`), and hook the
+        Glue job to the real converter."""
         from ndjson_parquet.manifest_builder import handler
 
-        self._deployment = create_deployment(self.aws, self.names, self.settings)
+        if outputs is None:
+            self._deployment = create_deployment(self.aws, self.names, self.settings)
+        else:
+            self._deployment = read_deployment(self.aws, self.names, outputs)
         # The handler reads its settings from the environment (set per invocation below), not
         # from a builder some earlier caller injected into this process.
         handler.use_builder(None)
@@ -120,7 +135,11 @@ class LocalPipeline:
             handler=self._invoke_builder,
             function_name=self.names.manifest_builder_function,
             region=self.deployment.region,
+            batch_size=self.deployment.batch_size,
+            batching_window_seconds=self.deployment.batching_window_seconds,
         )
+        if self.deployment.flush_interval_seconds is not None:
+            self.flush_interval = self.deployment.flush_interval_seconds
         return self
 
     @property
@@ -217,7 +236,9 @@ class LocalPipeline:
     def _invoke_builder(self, event: dict[str, Any], context: Any) -> Any:
         from ndjson_parquet.manifest_builder import handler
 
-        self._apply_lambda_environment()
+        self._apply_lambda_environment(
+            self.names.manifest_builder_function, self.deployment.builder_environment
+        )
         try:
             return handler.lambda_handler(event, context)
         finally:
@@ -241,7 +262,7 @@ class LocalPipeline:
     def _invoke_flush_function(self, detail_type: str, source: str, event_id: str) -> Any:
         from ndjson_parquet.manifest_builder import handler
 
-        self._apply_lambda_environment()
+        self._apply_lambda_environment(self.names.flush_function, self.deployment.flush_environment)
         event = {
             "version": "0",
             "id": f"local-{event_id}",
@@ -265,8 +286,8 @@ class LocalPipeline:
         finally:
             _drop_disabled_metrics(handler)
 
-    def _apply_lambda_environment(self) -> None:
-        environment = self.deployment.lambda_environment()
+    def _apply_lambda_environment(self, function: str, environment: dict[str, str]) -> None:
+        self.environments_applied[function] = dict(environment)
         if any(os.environ.get(k) != v for k, v in environment.items()):
             self.emulator.set_env(environment)
 
@@ -391,7 +412,11 @@ class LocalPipeline:
         return found
 
     def close(self) -> None:
+        """Detach from the emulator; remove what the runtime added to a Terraform deployment."""
         self.emulator.unregister_glue_job(self.names.glue_job)
+        if self._deployment is not None and self._deployment.local_queues:
+            remove_local_additions(self.aws, self._deployment)
+            self._deployment = replace(self._deployment, local_queues=())
 
 
 def _drop_disabled_metrics(handler: Any) -> None:

@@ -2,21 +2,37 @@
 
 In-process (rather than `moto_server` in a subprocess) so that the moto workarounds and the Glue
 job-run hook apply to the server that runs the state machines.
+
+With `tls=True` the same backends are also served over HTTPS, with a certificate made for this
+run (`ca_bundle`): that is the endpoint every client then uses, Terraform's AWS provider
+included, as on AWS, where the buckets' policies deny plain HTTP. The plain HTTP listener stays
+for moto's state machine interpreter, whose clients always call `http://localhost:$MOTO_PORT`.
 """
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import logging
 import os
 import socket
+import ssl
+import tempfile
 import threading
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from ndjson_parquet.cli.aws import EMULATOR_CREDENTIALS, EMULATOR_REGION
 from ndjson_parquet.cli.emulator import moto_fixes, s3_notifications
@@ -34,13 +50,20 @@ class Emulator:
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, region: str = EMULATOR_REGION
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = EMULATOR_REGION,
+        tls: bool = False,
     ) -> None:
         self.host = host
         self.region = region
+        self.tls = tls
         self._requested_port = port
         self._server: ThreadedMotoServer | None = None
         self._port = 0
+        self._tls_server: _TlsServer | None = None
+        self._certificate_dir: tempfile.TemporaryDirectory[str] | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_sfn_config: Any = None
         self._runners: dict[str, GlueRunner] = {}
@@ -48,9 +71,21 @@ class Emulator:
 
     @property
     def endpoint_url(self) -> str:
+        """Where clients go: the HTTPS listener with `tls=True`, else the plain one."""
+        if self._tls_server:
+            return f"https://{self.host}:{self._tls_server.port}"
+        return self._http_url
+
+    @property
+    def _http_url(self) -> str:
         if not self._server:
             raise RuntimeError("the emulator is not running")
         return f"http://{self.host}:{self._port}"
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        """PEM file of the HTTPS listener's certificate (None without TLS)."""
+        return self._tls_server.certificate if self._tls_server else None
 
     @property
     def port(self) -> int:
@@ -67,6 +102,10 @@ class Emulator:
         server.start()
         self._server = server
         self._port = server.get_host_and_port()[1]
+        if self.tls:
+            self._certificate_dir = tempfile.TemporaryDirectory(prefix="ndjson-parquet-tls-")
+            self._tls_server = _TlsServer(self.host, Path(self._certificate_dir.name))
+            self._set_env({"AWS_CA_BUNDLE": str(self._tls_server.certificate)})
         # moto's state machine interpreter builds its own boto3 clients for
         # `http://localhost:$MOTO_PORT`; credentials and region make every other client in
         # this process (handlers, converter) reach the emulator, never an account.
@@ -91,6 +130,12 @@ class Emulator:
 
     def stop(self) -> None:
         moto_fixes.set_glue_job_runner(None)
+        if self._tls_server:
+            self._tls_server.stop()
+            self._tls_server = None
+        if self._certificate_dir:
+            self._certificate_dir.cleanup()
+            self._certificate_dir = None
         if self._server:
             self._server.stop()
             self._server = None
@@ -149,7 +194,7 @@ class Emulator:
 
     def _post(self, path: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(
-            f"{self.endpoint_url}{path}",
+            f"{self._http_url}{path}",
             data=json.dumps(body).encode(),
             method="POST",
             headers={"Content-Type": "application/json"},
@@ -189,3 +234,72 @@ def _forget_cached_clients() -> None:
     from ndjson_parquet.converter import storage
 
     storage.reset_clients()
+
+
+class _TlsServer:
+    """moto's application on a second, HTTPS listener (ThreadedMotoServer has no TLS option;
+    `moto_server --ssl` has, with a certificate for no host name that clients cannot verify)."""
+
+    def __init__(self, host: str, directory: Path) -> None:
+        self.certificate = directory / "emulator-cert.pem"
+        key = directory / "emulator-key.pem"
+        _write_self_signed(host, self.certificate, key)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.certificate, key)
+        self._server: BaseWSGIServer = make_server(
+            host,
+            0,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+            ssl_context=context,
+        )
+        self.port: int = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="emulator-tls", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+def _write_self_signed(host: str, certificate: Path, key_file: Path) -> None:
+    """A one-day certificate for `host`, localhost and 127.0.0.1 that is its own CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ndjson-parquet emulator")])
+    now = datetime.datetime.now(datetime.UTC)
+    addresses = {"127.0.0.1", host}
+    alternative_names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    for address in sorted(addresses):
+        try:
+            alternative_names.append(x509.IPAddress(ipaddress.ip_address(address)))
+        except ValueError:
+            alternative_names.append(x509.DNSName(address))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_file.chmod(0o600)
