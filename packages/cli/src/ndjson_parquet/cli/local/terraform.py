@@ -136,7 +136,7 @@ class LocalTerraform:
         self.config_file.write_text(cli_config(setup.plugin_dir), encoding="utf-8")
 
     def _environment(self) -> dict[str, str]:
-        from ndjson_parquet.cli.local.server import EMULATOR_CREDENTIALS
+        from ndjson_parquet.cli.aws import EMULATOR_CREDENTIALS
 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_VAR_"))}
         return {
