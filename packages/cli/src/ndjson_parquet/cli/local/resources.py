@@ -321,10 +321,21 @@ def read_deployment(aws: AwsTarget, names: ResourceNames, outputs: dict[str, Any
 
     events = aws.client("events")
     flush_arn = lam.get_function_configuration(FunctionName=flush)["FunctionArn"]
-    rules = events.list_rule_names_by_target(TargetArn=flush_arn)["RuleNames"]
-    if len(rules) != 1:
-        raise DeploymentMismatch(f"{len(rules)} schedules invoke {flush}")
-    schedule = events.describe_rule(Name=rules[0])["ScheduleExpression"]
+    rules = [
+        events.describe_rule(Name=name)
+        for name in events.list_rule_names_by_target(TargetArn=flush_arn)["RuleNames"]
+    ]
+    # The flush function has two triggers: its schedule, and the rule on the state machine's
+    # execution status changes (admission control), which the runtime stands in for too.
+    schedules = [r["ScheduleExpression"] for r in rules if r.get("ScheduleExpression")]
+    if len(schedules) != 1:
+        raise DeploymentMismatch(f"{len(schedules)} schedules invoke {flush}")
+    status_rules = [r for r in rules if "Execution Status Change" in r.get("EventPattern", "")]
+    if len(status_rules) != 1:
+        raise DeploymentMismatch(
+            f"{len(status_rules)} rules on execution status changes invoke {flush}"
+        )
+    schedule = schedules[0]
 
     state_machine_arn = str(outputs["step_function_arn"])
     sfn = aws.client("stepfunctions")
