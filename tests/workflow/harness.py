@@ -57,9 +57,7 @@ def fast_settings(
     )
 
 
-def workflow_input(
-    manifest_id: str, file_count: int = 3, total_bytes: int = 1234
-) -> WorkflowInput:
+def workflow_input(manifest_id: str, file_count: int = 3, total_bytes: int = 1234) -> WorkflowInput:
     return WorkflowInput(
         manifest_path=f"s3://manifests/manifests/dt=2024-03-05/{manifest_id}.json",
         manifest_id=manifest_id,

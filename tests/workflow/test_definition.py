@@ -278,6 +278,7 @@ def test_the_state_machine_needs_the_actions_of_its_tasks(definition: dict[str, 
         "glue:GetJobRun",
         "glue:GetJobRuns",
         "glue:StartJobRun",
+        "lambda:InvokeFunction",
         "sns:Publish",
     ]
     assert required_iam_actions() == required_iam_actions(definition)

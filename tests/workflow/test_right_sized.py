@@ -27,8 +27,12 @@ class LambdaConverter:
         self.events.append((function_name, event))
         if len(self.events) <= self.failures:
             raise moto_fixes.LambdaFunctionFailed(self.error_type, "it went wrong")
-        return {"request_id": f"req-{len(self.events)}", "seconds": 1.5, "rows_written": 7,
-                "lines_quarantined": 0}
+        return {
+            "request_id": f"req-{len(self.events)}",
+            "seconds": 1.5,
+            "rows_written": 7,
+            "lines_quarantined": 0,
+        }
 
 
 class GlueConverter:
@@ -53,7 +57,9 @@ def lstack(aws: Any) -> Stack:
 
 def _entered(stack: Stack, execution: dict[str, Any]) -> list[str]:
     history = stack.history(execution["executionArn"])
-    return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+    ]
 
 
 def _use(converter: LambdaConverter) -> LambdaConverter:
@@ -124,7 +130,8 @@ def test_a_large_manifest_converts_in_glue(
     entered = _entered(lstack, execution)
     assert StateName.START_GLUE_JOB in entered
     assert StateName.CONVERT_IN_LAMBDA not in entered
-    assert fn.events == [] and len(glue.calls) == 1
+    assert fn.events == []
+    assert len(glue.calls) == 1
     assert lstack.manifest_item("m-large")[ManifestAttr.COMPUTE]["S"] == "glue"  # type: ignore[index]
 
 
@@ -143,7 +150,8 @@ def test_lambda_out_of_time_or_memory_falls_back_to_glue_once(
     # One Lambda attempt (never retried), the named fallback, one Glue run.
     assert entered.count(StateName.CONVERT_IN_LAMBDA) == 1
     assert entered.count(StateName.FALL_BACK_TO_GLUE) == 1
-    assert len(fn.events) == 1 and len(glue.calls) == 1
+    assert len(fn.events) == 1
+    assert len(glue.calls) == 1
     item = lstack.manifest_item("m-slow")
     assert item is not None
     assert item[ManifestAttr.STATUS]["S"] == Status.COMPLETED

@@ -75,7 +75,7 @@ GLUE_CONCURRENCY_RETRY: Final = RetryPolicy(
 )
 # Past that retrier the execution waits this long and tries again, for as long as it takes.
 GLUE_CAPACITY_WAIT_SECONDS: Final = 900
-# lambda:invoke's transient errors: AWS's recommended retrier (2 s, ×2, 6 attempts), jittered.
+# lambda:invoke's transient errors: AWS's recommended retrier (2 s, doubling, 6 attempts), jittered.
 LAMBDA_SERVICE_RETRY: Final = RetryPolicy(interval_seconds=2, max_attempts=6, backoff_rate=2.0)
 # Manifests up to this size convert in Lambda. The converter was measured at about 73 MB of
 # NDJSON per CPU-second with a peak RSS of 0.6 GB (README): 1 GiB takes about 15-25 s on the
