@@ -19,9 +19,12 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ndjson_parquet.converter.glue import GlueArgumentError, argv_from_arguments, main
+
+if TYPE_CHECKING:
+    from ndjson_parquet.converter import Summary
 
 ARGUMENTS_ENV: Final = "CONVERTER_ARGUMENTS"
 EVENT_ARGUMENTS: Final = "Arguments"
@@ -41,24 +44,32 @@ def default_arguments(environ: Mapping[str, str] | None = None) -> dict[str, str
     return {str(k): str(v) for k, v in value.items()}
 
 
-def event_arguments(event: Mapping[str, Any]) -> dict[str, str]:
-    """The run's arguments over the function's defaults, as Glue merges a run's arguments."""
+def event_arguments(
+    event: Mapping[str, Any], defaults: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The run's arguments over the defaults (the function's, unless given), as Glue merges a
+    run's arguments over the job's."""
     given = event.get(EVENT_ARGUMENTS)
     if not isinstance(given, Mapping):
         raise GlueArgumentError(f"the event needs {EVENT_ARGUMENTS!r}: {{'--NAME': 'value'}}")
-    return {**default_arguments(), **{str(k): str(v) for k, v in given.items()}}
+    base = default_arguments() if defaults is None else dict(defaults)
+    return {**base, **{str(k): str(v) for k, v in given.items()}}
 
 
-def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    """Convert the manifest the event names; return the summary's counts."""
-    if not logging.getLogger().handlers:  # outside Lambda's runtime, which installs one
-        logging.basicConfig(level=logging.INFO)
-    logging.getLogger("ndjson_parquet").setLevel(logging.INFO)
-    request_id = getattr(context, "aws_request_id", None)
-    argv = argv_from_arguments(event_arguments(event))
+def convert_event(
+    event: Mapping[str, Any],
+    defaults: Mapping[str, str] | None = None,
+    request_id: str | None = None,
+) -> Summary:
+    """Run the Glue entrypoint's `main` on the event's arguments; return its `Summary`."""
+    argv = argv_from_arguments(event_arguments(event, defaults))
     if request_id:
-        argv.extend(("--JOB_RUN_ID", str(request_id)))
-    summary = main(argv)
+        argv.extend(("--JOB_RUN_ID", request_id))
+    return main(argv)
+
+
+def result(summary: Summary, request_id: str | None = None) -> dict[str, Any]:
+    """What the function returns: the summary's counts (the execution's state stays small)."""
     return {
         "manifest_id": summary.manifest_id,
         "files": summary.files,
@@ -70,3 +81,13 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         "seconds": round(summary.seconds, 3),
         "request_id": request_id,
     }
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """Convert the manifest the event names; return the summary's counts."""
+    if not logging.getLogger().handlers:  # outside Lambda's runtime, which installs one
+        logging.basicConfig(level=logging.INFO)
+    logging.getLogger("ndjson_parquet").setLevel(logging.INFO)
+    request_id = getattr(context, "aws_request_id", None)
+    request_id = str(request_id) if request_id else None
+    return result(convert_event(event, request_id=request_id), request_id)

@@ -26,8 +26,8 @@
    `lambda:invoke` cannot reach an in-process handler. `set_lambda_function_runner(fn)` makes
    every invoke call `fn(function_name, event)` in the calling thread instead: its return value
    is the response payload; an exception is an unhandled function error whose `errorType` is
-   the exception's type name, or `LambdaFunctionFailed(error_type, message)` to report any
-   type (`Sandbox.Timedout` for a timeout, `Runtime.OutOfMemory`), as Lambda reports them.
+   the exception's `error_type` attribute or its type name (`LambdaFunctionFailed(error_type,
+   message)` reports any type (`Sandbox.Timedout` for a timeout, `Runtime.OutOfMemory`), as Lambda reports them.
 
 The patches act on classes, so they hold for `mock_aws` and for a `ThreadedMotoServer` in the
 same process alike. They check the shape of the moto code they replace and raise
@@ -455,7 +455,8 @@ def lambda_runs_in_docker_only() -> bool:
 
 
 def _error_payload(exc: BaseException) -> dict[str, str]:
-    error_type = exc.error_type if isinstance(exc, LambdaFunctionFailed) else type(exc).__name__
+    # LambdaFunctionFailed, or any exception that names its error type the same way.
+    error_type = str(getattr(exc, "error_type", "") or type(exc).__name__)
     return {"errorType": error_type, "errorMessage": str(exc) or error_type}
 
 

@@ -25,7 +25,12 @@ from ndjson_parquet.cli.aws import AwsTarget
 from ndjson_parquet.cli.local.glue_runner import FaultPlan, GlueJobRunner
 from ndjson_parquet.cli.local.lambda_context import LocalLambdaContext
 from ndjson_parquet.cli.local.poller import EventSourceMapping
-from ndjson_parquet.cli.local.resources import Deployment, LocalSettings, create_deployment
+from ndjson_parquet.cli.local.resources import (
+    Deployment,
+    LocalSettings,
+    converter_arguments,
+    create_deployment,
+)
 from ndjson_parquet.cli.local.sample import SampleInfo, SampleSpec, generate
 from ndjson_parquet.cli.local.server import Emulator
 from ndjson_parquet.cli.local.state import Alert, Snapshot, read_alerts, take_snapshot
@@ -113,6 +118,10 @@ class LocalPipeline:
         # from a builder some earlier caller injected into this process.
         handler.use_builder(None)
         self.emulator.register_glue_job(self.names.glue_job, self.runner)
+        self.runner.lambda_arguments = converter_arguments(self.names, self.settings)
+        self.emulator.register_lambda_function(
+            self.names.converter_function, self.runner.invoke_lambda
+        )
         self._mapping = EventSourceMapping(
             sqs=self.client("sqs"),
             queue_url=self.deployment.queue_url,
@@ -392,6 +401,7 @@ class LocalPipeline:
 
     def close(self) -> None:
         self.emulator.unregister_glue_job(self.names.glue_job)
+        self.emulator.unregister_lambda_function(self.names.converter_function)
 
 
 def _drop_disabled_metrics(handler: Any) -> None:
