@@ -22,7 +22,7 @@ variable "converter_arguments" {
 variable "runtime" {
   description = "Python runtime (the layer's and the zip's)."
   type        = string
-  default     = "python3.12"
+  default     = "python3.11"
 }
 
 variable "architecture" {

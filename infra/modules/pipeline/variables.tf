@@ -343,7 +343,7 @@ variable "converter_lambda_layer_arns" {
 variable "converter_lambda_runtime" {
   description = "Runtime of the converter function (the layer's)."
   type        = string
-  default     = "python3.12"
+  default     = "python3.11"
 }
 
 variable "converter_lambda_memory_mb" {
