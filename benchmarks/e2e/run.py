@@ -5,7 +5,7 @@
 
 Runs the whole pipeline on the local emulated AWS (moto server in this process, the real
 manifest builder, the real state machine in moto's interpreter, the real converter as the
-Glue job) with production manifest limits (200 files / 700 MB per manifest). Stages run one
+Lambda function or the Glue job, as the workflow chooses) with production manifest limits (200 files / 700 MB per manifest). Stages run one
 after the other so that each has its own wall time:
 
 1. generate  the seeded sample is written to a temporary folder (not part of the pipeline)
@@ -17,7 +17,9 @@ after the other so that each has its own wall time:
 4. flush     the flush function cuts the remaining partial groups (MAX_WAIT_SECONDS=0)
 5. execute   the gate opens; until every execution has ended (conversions run in parallel)
 
-Conversion is reported separately: the sum of the Glue runs' durations.
+Conversion is reported separately: per compute path (Lambda, Glue) the manifests, the sum of
+their runs' durations and the bill the cost model of docs/cost.md gives for them; then the sum
+of all runs' durations. `--lambda-max-mb 0` sends every manifest to Glue.
 
     python -m benchmarks.e2e.run --backlog 60 --concurrency 2
 
@@ -41,11 +43,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.e2e.cost_model import run_cost
+from ndjson_parquet.cli.local.glue_runner import RunRecord
 from ndjson_parquet.cli.local.resources import LocalSettings
 from ndjson_parquet.cli.local.runtime import LocalPipeline
 from ndjson_parquet.cli.local.sample import SampleInfo, SampleSpec, generate
 from ndjson_parquet.cli.local.server import Emulator
 from ndjson_parquet.common.settings import Defaults
+from ndjson_parquet.workflow.settings import LAMBDA_MAX_BYTES
 
 
 @dataclass
@@ -64,7 +69,14 @@ def _write_sample(spec: SampleSpec, folder: Path) -> SampleInfo:
     return info
 
 
-def run(files: int, mb: float, dates: int, timeout: float, console: Console) -> list[Stage]:
+def run(
+    files: int,
+    mb: float,
+    dates: int,
+    timeout: float,
+    console: Console,
+    lambda_max_bytes: int = LAMBDA_MAX_BYTES,
+) -> list[Stage]:
     stages: list[Stage] = []
     spec = SampleSpec(files=files, total_bytes=int(mb * 1_000_000), dates=dates, malformed=0)
     with tempfile.TemporaryDirectory(prefix="ndjson-parquet-bench-") as tmp:
@@ -90,6 +102,7 @@ def run(files: int, mb: float, dates: int, timeout: float, console: Console) -> 
                     max_files_per_manifest=Defaults.MAX_FILES_PER_MANIFEST,
                     max_bytes_per_manifest=Defaults.MAX_BYTES_PER_MANIFEST,
                     max_wait_seconds=0,
+                    lambda_max_bytes=lambda_max_bytes,
                 ),
                 flush_interval=0.5,
             ).deploy()
@@ -139,11 +152,12 @@ def run(files: int, mb: float, dates: int, timeout: float, console: Console) -> 
             ok = [r for r in records if r.succeeded]
             rows = sum(int(r.summary.get("rows_written", 0)) for r in ok)
             conversion = sum(r.seconds for r in ok)
+            stages.extend(_per_compute(ok))
             stages.append(
                 Stage(
                     "conversion (sum of runs)",
                     conversion,
-                    f"{len(ok)} Glue runs, {rows:,} rows, "
+                    f"{len(ok)} runs, {rows:,} rows, "
                     f"{info.bytes / 1e6 / conversion:.1f} MB per run-second"
                     if conversion
                     else "",
@@ -152,6 +166,25 @@ def run(files: int, mb: float, dates: int, timeout: float, console: Console) -> 
             if rows != info.lines:
                 console.print(f"[red]rows written {rows} != lines uploaded {info.lines}[/]")
             pipeline.close()
+    return stages
+
+
+def _per_compute(records: list[RunRecord]) -> list[Stage]:
+    """Per compute path: manifests converted, their seconds, and the cost model's bill."""
+    stages = []
+    for compute in sorted({r.compute for r in records}):
+        runs = [r for r in records if r.compute == compute]
+        cost = sum(
+            run_cost(compute, int(r.summary.get("bytes_read", 0)), int(r.summary.get("files", 0)))
+            for r in runs
+        )
+        stages.append(
+            Stage(
+                f"  in {compute}",
+                sum(r.seconds for r in runs),
+                f"{len(runs)} manifests; modelled cost ${cost:.6f}",
+            )
+        )
     return stages
 
 
@@ -239,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dates", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument(
+        "--lambda-max-mb",
+        type=float,
+        default=LAMBDA_MAX_BYTES / 1_000_000,
+        help="manifests up to this size convert in Lambda (0: all in Glue)",
+    )
+    parser.add_argument(
         "--backlog", type=int, metavar="N", help="the backlog run: N one-file manifests"
     )
     parser.add_argument(
@@ -253,7 +292,14 @@ def main(argv: list[str] | None = None) -> int:
         stages = run_backlog(args.backlog, args.concurrency, args.timeout)
         title = f"backlog: {args.backlog} manifests, {args.concurrency} concurrent runs"
     else:
-        stages = run(args.files, args.mb, args.dates, args.timeout, console)
+        stages = run(
+            args.files,
+            args.mb,
+            args.dates,
+            args.timeout,
+            console,
+            int(args.lambda_max_mb * 1_000_000),
+        )
         title = f"end to end: {args.files} files, {args.mb:.0f} MB"
     table = Table(title=f"{title} ({os.cpu_count()} CPUs)")
     table.add_column("stage")

@@ -107,3 +107,19 @@ def test_inspect_verbose_shows_every_event_with_its_cause() -> None:
 
     assert text.count('"GlueVersion": "0.9"') == 5  # manifest, execution, three task failures
     assert text.count("TaskFailed States.TaskFailed") == 3
+
+
+def test_inspect_says_when_glue_converted_after_lambda_ran_out_of_time() -> None:
+    story = _story()
+    story["manifest"].update(
+        status="completed",
+        compute="glue",
+        lambda_fallback="Sandbox.Timedout",
+        lambda_fallback_at="2024-03-06T01:02:03Z",
+    )
+    console = Console(record=True, width=300, color_system=None)
+    _print_manifest(console, story, False)
+    text = console.export_text()
+
+    assert "ran out of time or memory (Sandbox.Timedout at 2024-03-06T01:02:03Z)" in text
+    assert "converted the manifest in Glue instead" in text

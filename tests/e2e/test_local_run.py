@@ -151,3 +151,30 @@ def test_a_manifest_redriven_under_keep_running_reaches_the_run_folder(tmp_path:
 
     assert _rows(folder.parquet_dir) == info.lines
     assert "new or changed file(s)" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_the_report_says_which_compute_each_manifest_used_and_a_timeout_falls_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 6 files of 50 KB in 2 dates, at most 4 per manifest: manifests of 100-200 KB; the
+    # threshold sends those up to 150 KB to Lambda, and the first Lambda conversion times out.
+    args = [*SMALL, "--lambda-max-mb", "0.15", "--lambda-timeout-first", "1"]
+    code = main(["local", "run", *args, "--output", str(tmp_path), "--json"])
+
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report["failures"]
+    rows = report["manifest_rows"]
+    by_id = {r["manifest_id"]: r for r in rows}
+    lambda_runs = [r for r in report["glue_runs"] if r["compute"] == "lambda"]
+    assert lambda_runs
+    assert lambda_runs[0]["injected"]
+    assert not lambda_runs[0]["succeeded"]
+    fallback = by_id[lambda_runs[0]["manifest_id"]]
+    assert (fallback["compute"], fallback["lambda_fallback"]) == ("glue", "Sandbox.Timedout")
+    for row in rows:
+        assert row["status"] == "completed"
+        assert row["compute"] == (
+            "lambda" if row["bytes"] <= 150_000 and row is not fallback else "glue"
+        )
+    assert report["runs_by_compute"]["lambda"] == len(lambda_runs)
+    assert report["lines_read"] == report["rows_written"] + report["lines_quarantined"]

@@ -41,9 +41,9 @@ def _state_machine_policy() -> list[dict[str, Any]]:
     return policy_statements(document)
 
 
-def test_template_uses_exactly_the_three_placeholders() -> None:
+def test_template_uses_exactly_the_workflow_placeholders() -> None:
     placeholders = set(re.findall(r"\$\{([^{}]*)\}", TEMPLATE.read_text()))
-    assert placeholders == {"tracking_table_name", "glue_job_name", "alerts_topic_arn"}
+    assert placeholders == set(TERRAFORM_VARIABLES)
     assert "%{" not in TEMPLATE.read_text()
     machine = load_module(MODULES / "step_functions").resource("aws_sfn_state_machine", "processor")
     call = machine["definition"]
@@ -68,6 +68,9 @@ def test_state_machine_task_permissions_name_their_resources() -> None:
     assert by_sid["TrackingTable"]["resources"] == ["${var.tracking_table_arn}"]
     assert by_sid["ConverterJob"]["resources"] == ["${local.glue_job_arn}"]
     assert by_sid["Alerts"]["resources"] == ["${var.alerts_topic_arn}"]
+    assert by_sid["ConverterFunction"]["resources"] == ["${local.converter_function_arn}"]
+    function_arn = load_module(IAM).locals["converter_function_arn"]
+    assert function_arn.endswith(":function:${var.converter_function_name}")
     glue_job_arn = load_module(IAM).locals["glue_job_arn"]
     assert glue_job_arn.endswith(":job/${var.glue_job_name}")
 

@@ -163,7 +163,9 @@ def test_glue_job_runs_the_converter_on_glue_5() -> None:
     assert module.variables["glue_version"]["default"].startswith("5.")
     assert "execution_property" in job
     assert job["security_configuration"] == "${aws_glue_security_configuration.this.name}"
-    arguments = module.locals["default_arguments"]
+    # Glue's own arguments, then the converter's (which the Lambda converter gets as well).
+    arguments = module.locals["default_arguments"] + module.locals["converter_arguments"]
+    assert "local.converter_arguments" in module.locals["default_arguments"]
     for name in (
         "--additional-python-modules",
         "--OUTPUT_URI",

@@ -21,6 +21,7 @@ def aws() -> Iterator[boto3.session.Session]:
             yield boto3.session.Session(region_name="us-east-1")
         finally:
             moto_fixes.set_glue_job_runner(None)
+            moto_fixes.set_lambda_function_runner(None)
 
 
 @pytest.fixture

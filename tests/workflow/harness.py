@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from dataclasses import dataclass, field
@@ -26,16 +27,29 @@ FAST = RetryPolicy(interval_seconds=1, max_attempts=2, backoff_rate=1.0, max_del
 FAST_CONCURRENCY = RetryPolicy(
     interval_seconds=1, max_attempts=8, backoff_rate=1.0, max_delay_seconds=1
 )
+_EMPTY_ZIP = base64.b64decode("UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==")  # the code runs in-process
 ROLE_ARN = "arn:aws:iam::123456789012:role/ndjson-parquet-states"
 # A hang guard only: every execution here ends in a few seconds.
 EXECUTION_DEADLINE_SECONDS = 120.0
 
 
-def fast_settings(table: str, job: str, topic_arn: str) -> WorkflowSettings:
+FUNCTION = "converter-fn"
+# The Lambda limits of the tests' workflow: a manifest of at most 1 MB and 10 files.
+LAMBDA_MAX_BYTES = 1_000_000
+LAMBDA_MAX_FILES = 10
+
+
+def fast_settings(
+    table: str, job: str, topic_arn: str, function: str | None = None
+) -> WorkflowSettings:
     return WorkflowSettings(
         tracking_table=table,
         glue_job_name=job,
         alerts_topic_arn=topic_arn,
+        converter_function_name=function,
+        lambda_max_bytes=LAMBDA_MAX_BYTES,
+        lambda_max_files=LAMBDA_MAX_FILES,
+        lambda_service_retry=FAST,
         glue_failure_retry=FAST,
         glue_concurrency_retry=FAST_CONCURRENCY,
         service_retry=FAST,
@@ -43,13 +57,13 @@ def fast_settings(table: str, job: str, topic_arn: str) -> WorkflowSettings:
     )
 
 
-def workflow_input(manifest_id: str, file_count: int = 3) -> WorkflowInput:
+def workflow_input(manifest_id: str, file_count: int = 3, total_bytes: int = 1234) -> WorkflowInput:
     return WorkflowInput(
         manifest_path=f"s3://manifests/manifests/dt=2024-03-05/{manifest_id}.json",
         manifest_id=manifest_id,
         date_prefix="2024-03-05",
         file_count=file_count,
-        total_bytes=1234,
+        total_bytes=total_bytes,
         timestamp="2024-03-06T01:02:03Z",
     )
 
@@ -72,7 +86,9 @@ class Stack:
             self.clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
         return self.clients[service]
 
-    def create(self, max_concurrent_runs: int = 1) -> Stack:
+    def create(self, max_concurrent_runs: int = 1, lambda_converter: bool = False) -> Stack:
+        """The resources; with `lambda_converter`, also the converter function, and a workflow
+        that sends manifests within the harness's limits to it."""
         ddb = self.client("dynamodb")
         ddb.create_table(**table_definition(self.table))
         # The slots item as the admission control leaves it: no slot in use.
@@ -99,11 +115,26 @@ class Stack:
             "Attributes"
         ]["QueueArn"]
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
-        definition = render(fast_settings(self.table, self.job, self.topic_arn))
+        function = self._create_function() if lambda_converter else None
+        definition = render(fast_settings(self.table, self.job, self.topic_arn, function))
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(
             name="processor", definition=definition, roleArn=ROLE_ARN, type="STANDARD"
         )["stateMachineArn"]
         return self
+
+    def _create_function(self) -> str:
+        role = self.client("iam").create_role(
+            RoleName="converter-fn",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        self.client("lambda").create_function(
+            FunctionName=FUNCTION,
+            Runtime="python3.12",
+            Role=role,
+            Handler="ndjson_parquet.converter.lambda_function.handler",
+            Code={"ZipFile": _EMPTY_ZIP},
+        )
+        return FUNCTION
 
     def put_manifest(self, manifest_id: str, status: Status, **extra: Any) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -138,11 +169,11 @@ class Stack:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
-    def start(self, manifest_id: str) -> str:
+    def start(self, manifest_id: str, file_count: int = 3, total_bytes: int = 1234) -> str:
         arn: str = self.client("stepfunctions").start_execution(
             stateMachineArn=self.state_machine_arn,
             name=manifest_id,
-            input=json.dumps(workflow_input(manifest_id)),
+            input=json.dumps(workflow_input(manifest_id, file_count, total_bytes)),
         )["executionArn"]
         return arn
 
@@ -157,8 +188,8 @@ class Stack:
                 raise TimeoutError(f"{execution_arn} still running")
             time.sleep(0.05)
 
-    def run(self, manifest_id: str) -> dict[str, Any]:
-        return self.wait(self.start(manifest_id))
+    def run(self, manifest_id: str, file_count: int = 3, total_bytes: int = 1234) -> dict[str, Any]:
+        return self.wait(self.start(manifest_id, file_count, total_bytes))
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = self.client("stepfunctions").get_execution_history(

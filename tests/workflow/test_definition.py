@@ -34,6 +34,9 @@ CONCRETE = WorkflowSettings(
     tracking_table="ndjson-parquet-tracking-dev",
     glue_job_name="ndjson-parquet-converter-dev",
     alerts_topic_arn="arn:aws:sns:eu-west-1:123456789012:ndjson-parquet-alerts-dev",
+    converter_function_name="ndjson-parquet-converter-dev",
+    lambda_max_bytes=2_000_000,
+    lambda_max_files=300,
 )
 STATUS_OF_STATE = {
     StateName.UPDATE_STATUS_PROCESSING: Status.PROCESSING,
@@ -76,6 +79,9 @@ def test_the_template_filled_in_is_the_concrete_definition() -> None:
         "tracking_table_name": CONCRETE.tracking_table,
         "glue_job_name": CONCRETE.glue_job_name,
         "alerts_topic_arn": CONCRETE.alerts_topic_arn,
+        "converter_function_name": str(CONCRETE.converter_function_name),
+        "lambda_max_bytes": str(CONCRETE.lambda_max_bytes),
+        "lambda_max_files": str(CONCRETE.lambda_max_files),
     }
     filled = re.sub(r"\$\{([a-z_]+)\}", lambda m: values[m.group(1)], render())
     assert json.loads(filled) == build_definition(CONCRETE)
@@ -101,7 +107,10 @@ def test_the_happy_path_and_the_failure_path(definition: dict[str, Any]) -> None
     path = [definition["StartAt"]]
     while True:
         state = states[path[-1]]
-        if state["Type"] == "Choice":  # the SUCCEEDED branch
+        if path[-1] == StateName.ROUTE_BY_MANIFEST_SIZE:  # a large manifest: Glue
+            assert state["Default"] == StateName.START_GLUE_JOB
+            path.append(state["Default"])
+        elif state["Type"] == "Choice":  # the SUCCEEDED branch
             (choice,) = state["Choices"]
             assert choice == {
                 "Variable": "$.glue.JobRunState",
@@ -115,6 +124,8 @@ def test_the_happy_path_and_the_failure_path(definition: dict[str, Any]) -> None
             break
     assert path == [
         StateName.UPDATE_STATUS_PROCESSING,
+        StateName.CHOOSE_COMPUTE,
+        StateName.ROUTE_BY_MANIFEST_SIZE,
         StateName.START_GLUE_JOB,
         StateName.CHECK_JOB_RUN_STATE,
         StateName.UPDATE_STATUS_COMPLETED,
@@ -267,6 +278,7 @@ def test_the_state_machine_needs_the_actions_of_its_tasks(definition: dict[str, 
         "glue:GetJobRun",
         "glue:GetJobRuns",
         "glue:StartJobRun",
+        "lambda:InvokeFunction",
         "sns:Publish",
     ]
     assert required_iam_actions() == required_iam_actions(definition)

@@ -23,7 +23,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 
 from ndjson_parquet.cli.emulator import moto_fixes
 from ndjson_parquet.common.status import Status
-from tests.workflow.harness import ROLE_ARN, Stack
+from tests.workflow.harness import FUNCTION, ROLE_ARN, Stack
 
 JOB = "converter"
 GLUE_ONLY = json.dumps(
@@ -304,3 +304,31 @@ def test_the_workflow_runs_on_a_moto_server_in_this_process(moto_server: str) ->
     assert item is not None
     assert item["status"]["S"] == Status.COMPLETED
     assert item["glue_job_run_id"]["S"] == attempts[1]
+
+
+def test_moto_still_runs_lambda_code_only_in_docker(unpatched: None) -> None:
+    # Flips when moto can call a handler another way: then review the Lambda runner hook.
+    assert moto_fixes.lambda_runs_in_docker_only()
+
+
+def test_a_lambda_runner_answers_invokes_and_reports_its_error_type(
+    aws: boto3.session.Session,
+) -> None:
+    stack = Stack(aws).create(lambda_converter=True)
+    client = stack.client("lambda")
+    seen: list[dict[str, Any]] = []
+
+    def runner(name: str, event: dict[str, Any]) -> dict[str, Any]:
+        seen.append(event)
+        if event.get("slow"):
+            raise moto_fixes.LambdaFunctionFailed("Sandbox.Timedout", "Task timed out")
+        return {"name": name}
+
+    moto_fixes.set_lambda_function_runner(runner)
+    ok = client.invoke(FunctionName=FUNCTION, Payload=b'{"a": 1}')
+    assert json.loads(ok["Payload"].read()) == {"name": FUNCTION}
+    assert "FunctionError" not in ok
+    slow = client.invoke(FunctionName=FUNCTION, Payload=b'{"slow": true}')
+    assert slow["FunctionError"] == "Unhandled"
+    assert json.loads(slow["Payload"].read())["errorType"] == "Sandbox.Timedout"
+    assert seen == [{"a": 1}, {"slow": True}]

@@ -16,6 +16,9 @@ module "pipeline" {
   start_workflow       = var.start_workflow
   output_format        = var.output_format
 
+  # Small manifests convert in Lambda (build dist/converter_lambda.zip; see packages/converter).
+  lambda_conversion = true
+
   # Small manifests and a short wait, so a test upload is converted within minutes.
   max_files_per_manifest = 50
   max_wait_seconds       = 300

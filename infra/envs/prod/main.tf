@@ -16,6 +16,9 @@ module "pipeline" {
   start_workflow       = var.start_workflow
   output_format        = var.output_format
 
+  # Small manifests convert in Lambda (build dist/converter_lambda.zip; see packages/converter).
+  lambda_conversion = true
+
   max_files_per_manifest = 200
   max_bytes_per_manifest = 700000000
   max_wait_seconds       = 900

@@ -25,6 +25,12 @@ locals {
         ],
         local.iceberg ? [var.pyiceberg_requirement] : [],
       ))
+    },
+    local.converter_arguments,
+  )
+  # The converter's own arguments: the Lambda converter gets the same (converter_arguments).
+  converter_arguments = merge(
+    {
       "--OUTPUT_URI"     = var.output_uri
       "--QUARANTINE_URI" = var.quarantine_uri
       "--COMPRESSION"    = var.compression

@@ -22,3 +22,8 @@ output "iceberg_table" {
   description = "database.table of the Iceberg output (null with output_format = parquet)."
   value       = local.iceberg ? local.iceberg_table : null
 }
+
+output "converter_arguments" {
+  description = "The converter's own default arguments (--OUTPUT_URI, ...), without Glue's."
+  value       = local.converter_arguments
+}

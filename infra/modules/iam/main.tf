@@ -12,12 +12,13 @@ locals {
   region     = data.aws_region.current.name
 
   # Built from names so that no role depends on the resource it is used by.
-  state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.state_machine_name}"
-  executions_arn    = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.state_machine_name}:*"
-  glue_job_arn      = "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.glue_job_name}"
-  table_arns        = [var.tracking_table_arn, "${var.tracking_table_arn}/index/*"]
-  manifest_objects  = "${var.bucket_arns["manifests"]}/${trim(var.manifest_prefix, "/") == "" ? "" : "${trim(var.manifest_prefix, "/")}/"}*"
-  input_objects     = "${var.bucket_arns["input"]}/${var.input_prefix}*"
+  state_machine_arn      = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.state_machine_name}"
+  executions_arn         = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.state_machine_name}:*"
+  glue_job_arn           = "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.glue_job_name}"
+  converter_function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.converter_function_name}"
+  table_arns             = [var.tracking_table_arn, "${var.tracking_table_arn}/index/*"]
+  manifest_objects       = "${var.bucket_arns["manifests"]}/${trim(var.manifest_prefix, "/") == "" ? "" : "${trim(var.manifest_prefix, "/")}/"}*"
+  input_objects          = "${var.bucket_arns["input"]}/${var.input_prefix}*"
 
   lambda_log_group_arns = {
     builder = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.builder_function_name}:*"
@@ -372,6 +373,13 @@ data "aws_iam_policy_document" "state_machine" {
       "glue:BatchStopJobRun",
     ]
     resources = [local.glue_job_arn]
+  }
+
+  # lambda:invoke of the converter function (unqualified: $LATEST).
+  statement {
+    sid       = "ConverterFunction"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [local.converter_function_arn]
   }
 
   statement {

@@ -84,3 +84,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "converter_function_name" {
+  description = "Converter Lambda function the state machine may invoke (small manifests)."
+  type        = string
+  default     = ""
+}

@@ -17,6 +17,7 @@ locals {
     builder_function  = "${var.project}-manifest-builder-${var.environment}"
     flush_function    = "${var.project}-manifest-flush-${var.environment}"
     glue_job          = "${var.project}-converter-${var.environment}"
+    converter_lambda  = "${var.project}-converter-fn-${var.environment}"
     state_machine     = "${var.project}-processor-${var.environment}"
     alerts_topic      = "${var.project}-alerts-${var.environment}"
     kms_alias         = "${var.project}-${var.environment}"
@@ -34,14 +35,15 @@ locals {
     var.tags,
   )
 
-  repo_root            = abspath("${path.module}/../../..")
-  dist_dir             = "${local.repo_root}/dist"
-  converter_wheels     = sort(fileset(local.dist_dir, "ndjson_parquet_converter-*.whl"))
-  common_wheels        = sort(fileset(local.dist_dir, "ndjson_parquet_common-*.whl"))
-  lambda_package_path  = var.lambda_package_path != "" ? var.lambda_package_path : "${local.dist_dir}/manifest_builder_lambda.zip"
-  glue_script_path     = var.glue_script_path != "" ? var.glue_script_path : "${local.repo_root}/packages/converter/src/ndjson_parquet/converter/glue_script.py"
-  converter_wheel_path = var.converter_wheel_path != "" ? var.converter_wheel_path : "${local.dist_dir}/${one(local.converter_wheels)}"
-  common_wheel_path    = var.common_wheel_path != "" ? var.common_wheel_path : "${local.dist_dir}/${one(local.common_wheels)}"
+  repo_root                     = abspath("${path.module}/../../..")
+  dist_dir                      = "${local.repo_root}/dist"
+  converter_wheels              = sort(fileset(local.dist_dir, "ndjson_parquet_converter-*.whl"))
+  common_wheels                 = sort(fileset(local.dist_dir, "ndjson_parquet_common-*.whl"))
+  lambda_package_path           = var.lambda_package_path != "" ? var.lambda_package_path : "${local.dist_dir}/manifest_builder_lambda.zip"
+  converter_lambda_package_path = var.converter_lambda_package_path != "" ? var.converter_lambda_package_path : "${local.dist_dir}/converter_lambda.zip"
+  glue_script_path              = var.glue_script_path != "" ? var.glue_script_path : "${local.repo_root}/packages/converter/src/ndjson_parquet/converter/glue_script.py"
+  converter_wheel_path          = var.converter_wheel_path != "" ? var.converter_wheel_path : "${local.dist_dir}/${one(local.converter_wheels)}"
+  common_wheel_path             = var.common_wheel_path != "" ? var.common_wheel_path : "${local.dist_dir}/${one(local.common_wheels)}"
 
   glue_temp_prefix = "glue-temp/"
   artifacts_prefix = "glue"
@@ -54,6 +56,7 @@ module "kms" {
   log_group_name_patterns = [
     "/aws/lambda/${local.names.builder_function}",
     "/aws/lambda/${local.names.flush_function}",
+    "/aws/lambda/${local.names.converter_lambda}",
     "/aws/vendedlogs/states/${local.names.state_machine}",
     "/aws-glue/*",
   ]
@@ -105,22 +108,23 @@ module "dynamodb" {
 module "iam" {
   source = "../iam"
 
-  builder_function_name = local.names.builder_function
-  flush_function_name   = local.names.flush_function
-  glue_job_name         = local.names.glue_job
-  state_machine_name    = local.names.state_machine
-  tracking_table_arn    = module.dynamodb.table_arn
-  queue_arn             = module.sqs.queue_arn
-  bucket_arns           = module.s3.bucket_arns
-  input_prefix          = var.input_prefix
-  manifest_prefix       = var.manifest_prefix
-  artifacts_prefix      = local.artifacts_prefix
-  glue_temp_prefix      = local.glue_temp_prefix
-  iceberg_database_name = local.iceberg ? local.names.glue_database : ""
-  iceberg_table_name    = var.iceberg_table_name
-  alerts_topic_arn      = module.monitoring.alerts_topic_arn
-  kms_key_arn           = module.kms.key_arn
-  tags                  = local.tags
+  builder_function_name   = local.names.builder_function
+  flush_function_name     = local.names.flush_function
+  glue_job_name           = local.names.glue_job
+  converter_function_name = local.names.converter_lambda
+  state_machine_name      = local.names.state_machine
+  tracking_table_arn      = module.dynamodb.table_arn
+  queue_arn               = module.sqs.queue_arn
+  bucket_arns             = module.s3.bucket_arns
+  input_prefix            = var.input_prefix
+  manifest_prefix         = var.manifest_prefix
+  artifacts_prefix        = local.artifacts_prefix
+  glue_temp_prefix        = local.glue_temp_prefix
+  iceberg_database_name   = local.iceberg ? local.names.glue_database : ""
+  iceberg_table_name      = var.iceberg_table_name
+  alerts_topic_arn        = module.monitoring.alerts_topic_arn
+  kms_key_arn             = module.kms.key_arn
+  tags                    = local.tags
 }
 
 module "glue" {
@@ -154,18 +158,46 @@ module "glue" {
 module "step_functions" {
   source = "../step_functions"
 
-  state_machine_name  = local.names.state_machine
-  role_arn            = module.iam.state_machine_role_arn
-  tracking_table_name = module.dynamodb.table_name
-  glue_job_name       = module.glue.job_name
-  alerts_topic_arn    = module.monitoring.alerts_topic_arn
-  log_level           = var.state_machine_log_level
-  log_retention_days  = var.log_retention_days
-  kms_key_arn         = module.kms.key_arn
-  tags                = local.tags
+  state_machine_name      = local.names.state_machine
+  role_arn                = module.iam.state_machine_role_arn
+  tracking_table_name     = module.dynamodb.table_name
+  glue_job_name           = module.glue.job_name
+  alerts_topic_arn        = module.monitoring.alerts_topic_arn
+  converter_function_name = var.lambda_conversion ? module.converter_lambda[0].function_name : ""
+  lambda_max_bytes        = var.lambda_max_bytes
+  lambda_max_files        = var.lambda_max_files
+  log_level               = var.state_machine_log_level
+  log_retention_days      = var.log_retention_days
+  kms_key_arn             = module.kms.key_arn
+  tags                    = local.tags
 
   # The role's policy must be in place before the first execution can use it.
   depends_on = [module.iam]
+}
+
+# Small manifests convert in this function, the others in the Glue job (the workflow chooses).
+module "converter_lambda" {
+  source = "../converter_lambda"
+  count  = var.lambda_conversion ? 1 : 0
+
+  function_name         = local.names.converter_lambda
+  package_path          = local.converter_lambda_package_path
+  layer_arns            = var.converter_lambda_layer_arns
+  converter_arguments   = module.glue.converter_arguments
+  runtime               = var.converter_lambda_runtime
+  architecture          = var.lambda_architecture
+  memory_mb             = var.converter_lambda_memory_mb
+  timeout_seconds       = var.converter_lambda_timeout_seconds
+  ephemeral_storage_mb  = var.converter_lambda_ephemeral_storage_mb
+  reserved_concurrency  = var.glue_max_concurrent_runs
+  bucket_arns           = module.s3.bucket_arns
+  input_prefix          = var.input_prefix
+  manifest_prefix       = var.manifest_prefix
+  iceberg_database_name = local.iceberg ? local.names.glue_database : ""
+  iceberg_table_name    = var.iceberg_table_name
+  kms_key_arn           = module.kms.key_arn
+  log_retention_days    = var.log_retention_days
+  tags                  = local.tags
 }
 
 module "lambda" {

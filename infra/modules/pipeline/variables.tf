@@ -309,3 +309,57 @@ variable "max_message_age_seconds" {
   type        = number
   default     = 1800
 }
+
+variable "lambda_conversion" {
+  description = "Convert small manifests in a Lambda function (needs dist/converter_lambda.zip); false: every manifest in Glue."
+  type        = bool
+  default     = false
+}
+
+variable "lambda_max_bytes" {
+  description = "Manifests of at most this many bytes (and lambda_max_files files) convert in Lambda."
+  type        = number
+  default     = 1073741824
+}
+
+variable "lambda_max_files" {
+  description = "Manifests of at most this many files (and lambda_max_bytes bytes) convert in Lambda."
+  type        = number
+  default     = 5000
+}
+
+variable "converter_lambda_package_path" {
+  description = "Converter function zip (default <repo>/dist/converter_lambda.zip)."
+  type        = string
+  default     = ""
+}
+
+variable "converter_lambda_layer_arns" {
+  description = "Layers of the converter function: the AWS SDK for pandas layer of its region, runtime and architecture (it ships pyarrow)."
+  type        = list(string)
+  default     = []
+}
+
+variable "converter_lambda_runtime" {
+  description = "Runtime of the converter function (the layer's)."
+  type        = string
+  default     = "python3.11"
+}
+
+variable "converter_lambda_memory_mb" {
+  description = "Memory of the converter function (1769 MB is one vCPU)."
+  type        = number
+  default     = 2048
+}
+
+variable "converter_lambda_timeout_seconds" {
+  description = "Timeout of the converter function; past it the manifest converts in Glue."
+  type        = number
+  default     = 900
+}
+
+variable "converter_lambda_ephemeral_storage_mb" {
+  description = "/tmp of the converter function, in MB."
+  type        = number
+  default     = 2048
+}

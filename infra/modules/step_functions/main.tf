@@ -17,6 +17,11 @@ resource "aws_sfn_state_machine" "processor" {
     tracking_table_name = var.tracking_table_name
     glue_job_name       = var.glue_job_name
     alerts_topic_arn    = var.alerts_topic_arn
+    # Without a converter function no manifest is small enough for Lambda (0 bytes): the name
+    # is then never invoked.
+    converter_function_name = var.converter_function_name == "" ? "none" : var.converter_function_name
+    lambda_max_bytes        = var.converter_function_name == "" ? 0 : var.lambda_max_bytes
+    lambda_max_files        = var.lambda_max_files
   })
 
   logging_configuration {

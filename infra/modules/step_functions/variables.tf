@@ -56,3 +56,21 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "converter_function_name" {
+  description = "Converter Lambda function for small manifests; empty converts every manifest in Glue."
+  type        = string
+  default     = ""
+}
+
+variable "lambda_max_bytes" {
+  description = "Manifests of at most this many bytes (and lambda_max_files files) convert in Lambda."
+  type        = number
+  default     = 1073741824
+}
+
+variable "lambda_max_files" {
+  description = "Manifests of at most this many files (and lambda_max_bytes bytes) convert in Lambda."
+  type        = number
+  default     = 5000
+}

@@ -269,6 +269,14 @@ class ManifestAttr:
     # Written by the state machine:
     GLUE_JOB_RUN_ID: Final = "glue_job_run_id"
     GLUE_EXECUTION_SECONDS: Final = "glue_execution_seconds"
+    # Where the manifest was converted: "lambda" or "glue".
+    COMPUTE: Final = "compute"
+    LAMBDA_REQUEST_ID: Final = "lambda_request_id"
+    LAMBDA_EXECUTION_SECONDS: Final = "lambda_execution_seconds"
+    # Set when a Lambda conversion ran out of time or memory and Glue took over: the error
+    # Step Functions reported, and when.
+    LAMBDA_FALLBACK: Final = "lambda_fallback"
+    LAMBDA_FALLBACK_AT: Final = "lambda_fallback_at"
     COMPLETED_AT: Final = "completed_at"
     FAILED_AT: Final = "failed_at"
     ERROR: Final = "error"

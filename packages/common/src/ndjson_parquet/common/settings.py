@@ -147,6 +147,11 @@ class ResourceNames:
         return self._name("converter")
 
     @property
+    def converter_function(self) -> str:
+        """The converter's Lambda function (small manifests); the Glue job converts the rest."""
+        return self._name("converter-fn")
+
+    @property
     def state_machine(self) -> str:
         return self._name("processor")
 

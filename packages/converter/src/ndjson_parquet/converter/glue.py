@@ -16,7 +16,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
@@ -197,6 +197,17 @@ def parse_args(argv: Sequence[str]) -> GlueJobArgs:
         job_name=_glue_own(argv, JOB_NAME),
         job_run_id=_glue_own(argv, JOB_RUN_ID),
     )
+
+
+def argv_from_arguments(arguments: Mapping[str, str]) -> list[str]:
+    """A Glue-style argv (`["glue_script.py", "--NAME", "value", ...]`) for job arguments given as
+    a mapping (`{"--MANIFEST_PATH": "s3://..."}`), as the Lambda entrypoint receives them."""
+    argv = ["glue_script.py"]
+    for name, value in arguments.items():
+        if not name.startswith("--"):
+            raise GlueArgumentError(f"argument names start with --, got {name!r}")
+        argv.extend((name, str(value)))
+    return argv
 
 
 def read_manifest(location: str) -> Manifest:

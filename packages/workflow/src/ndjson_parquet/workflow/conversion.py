@@ -28,6 +28,12 @@ from ndjson_parquet.workflow.settings import WorkflowSettings
 MANIFEST_PATH_INPUT = "manifest_path"
 
 
+def job_arguments() -> dict[str, str]:
+    """The run's converter arguments, the same for the Glue job and the Lambda function (the
+    others are the job's default arguments, and the function's `CONVERTER_ARGUMENTS`)."""
+    return {f"--{GlueArg.MANIFEST_PATH}.$": f"$.{MANIFEST_PATH_INPUT}"}
+
+
 def start_glue_job(settings: WorkflowSettings) -> dict[str, Any]:
     return {
         "Type": "Task",
@@ -35,7 +41,7 @@ def start_glue_job(settings: WorkflowSettings) -> dict[str, Any]:
         "Resource": Resource.GLUE_START_JOB_RUN_SYNC,
         "Parameters": {
             "JobName": settings.glue_job_name,
-            "Arguments": {f"--{GlueArg.MANIFEST_PATH}.$": f"$.{MANIFEST_PATH_INPUT}"},
+            "Arguments": job_arguments(),
         },
         "ResultSelector": {
             "Id.$": "$.Id",

@@ -26,6 +26,11 @@ from typing import Any, Final
 from ndjson_parquet.common.keys import ManifestAttr, ManifestKey, TableAttr, status_gsi2
 from ndjson_parquet.common.settings import WorkflowInput
 from ndjson_parquet.common.status import Status, sources_of
+from ndjson_parquet.workflow.compute import (
+    choose_compute,
+    convert_in_lambda,
+    route_by_manifest_size,
+)
 from ndjson_parquet.workflow.conversion import (
     MANIFEST_PATH_INPUT,
     check_job_run_state,
@@ -37,7 +42,10 @@ from ndjson_parquet.workflow.conversion import (
 from ndjson_parquet.workflow.names import (
     ALERT_ERROR_PATH,
     ERROR_RESULT_PATH,
+    FALLBACK_RECORD_ERROR_PATH,
     GLUE_RESULT_PATH,
+    LAMBDA_FALLBACK_PATH,
+    LAMBDA_RESULT_PATH,
     NOT_CLAIMABLE_PATH,
     STATUS_UPDATE_ERROR_PATH,
     ErrorName,
@@ -169,8 +177,14 @@ def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
                 "Next": StateName.RELEASE_SLOT_NOT_CLAIMABLE,
             }
         ],
-        "Next": StateName.START_GLUE_JOB,
+        "Next": _first_conversion_state(settings),
     }
+
+
+def _first_conversion_state(settings: WorkflowSettings) -> str:
+    if settings.converter_function_name is None:
+        return StateName.START_GLUE_JOB
+    return StateName.CHOOSE_COMPUTE
 
 
 def _manifest_not_claimable() -> dict[str, Any]:
@@ -201,8 +215,10 @@ def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
                 ManifestAttr.COMPLETED_AT: ":now",
                 ManifestAttr.GLUE_JOB_RUN_ID: ":run_id",
                 ManifestAttr.GLUE_EXECUTION_SECONDS: ":execution_seconds",
+                ManifestAttr.COMPUTE: ":compute",
             },
             values={
+                ":compute": {"S": "glue"},
                 ":run_id": {"S.$": f"{GLUE_RESULT_PATH}.Id"},
                 # A number attribute takes its value as a string.
                 ":execution_seconds": {
@@ -223,6 +239,72 @@ def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
             }
         ],
         "Next": StateName.RELEASE_SLOT,
+    }
+
+
+def _update_status_completed_in_lambda(settings: WorkflowSettings) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Comment": "Record the Lambda request id and the conversion's seconds; clear a redriven "
+        "error.",
+        "Resource": Resource.DYNAMODB_UPDATE_ITEM,
+        "Parameters": _update_item(
+            settings,
+            Status.COMPLETED,
+            sets={
+                ManifestAttr.COMPLETED_AT: ":now",
+                ManifestAttr.COMPUTE: ":compute",
+                ManifestAttr.LAMBDA_REQUEST_ID: ":request_id",
+                ManifestAttr.LAMBDA_EXECUTION_SECONDS: ":execution_seconds",
+            },
+            values={
+                ":compute": {"S": "lambda"},
+                ":request_id": {"S.$": f"States.Format('{{}}', {LAMBDA_RESULT_PATH}.RequestId)"},
+                ":execution_seconds": {
+                    "N.$": f"States.Format('{{}}', {LAMBDA_RESULT_PATH}.Seconds)"
+                },
+            },
+            remove=(ManifestAttr.ERROR, ManifestAttr.CAUSE),
+        ),
+        "ResultPath": None,
+        "Retry": service_retry(settings),
+        "Catch": [
+            {
+                "ErrorEquals": [ErrorName.ALL],
+                "ResultPath": ERROR_RESULT_PATH,
+                "Next": StateName.UPDATE_STATUS_FAILED,
+            }
+        ],
+        "Next": StateName.RELEASE_SLOT,
+    }
+
+
+def _fall_back_to_glue(settings: WorkflowSettings) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Comment": "Lambda ran out of time or memory: say so on the manifest, then convert it "
+        "in Glue (once: Glue never comes back to Lambda).",
+        "Resource": Resource.DYNAMODB_UPDATE_ITEM,
+        "Parameters": _update_item(
+            settings,
+            Status.PROCESSING,
+            sets={
+                ManifestAttr.LAMBDA_FALLBACK: ":fallback",
+                ManifestAttr.LAMBDA_FALLBACK_AT: ":now",
+            },
+            values={":fallback": {"S.$": f"{LAMBDA_FALLBACK_PATH}.Error"}},
+        ),
+        "ResultPath": None,
+        "Retry": service_retry(settings),
+        # The record is for operators; the conversion goes on without it.
+        "Catch": [
+            {
+                "ErrorEquals": [ErrorName.ALL],
+                "ResultPath": FALLBACK_RECORD_ERROR_PATH,
+                "Next": StateName.START_GLUE_JOB,
+            }
+        ],
+        "Next": StateName.START_GLUE_JOB,
     }
 
 
@@ -319,8 +401,21 @@ def _conversion_failed() -> dict[str, Any]:
     }
 
 
+def _lambda_states(settings: WorkflowSettings) -> dict[str, Any]:
+    if settings.converter_function_name is None:
+        return {}
+    return {
+        StateName.CHOOSE_COMPUTE: choose_compute(settings),
+        StateName.ROUTE_BY_MANIFEST_SIZE: route_by_manifest_size(),
+        StateName.CONVERT_IN_LAMBDA: convert_in_lambda(settings),
+        StateName.UPDATE_STATUS_COMPLETED_IN_LAMBDA: _update_status_completed_in_lambda(settings),
+        StateName.FALL_BACK_TO_GLUE: _fall_back_to_glue(settings),
+    }
+
+
 def build_definition(settings: WorkflowSettings) -> dict[str, Any]:
-    """The ASL definition (a STANDARD state machine) for `settings`."""
+    """The ASL definition (a STANDARD state machine) for `settings`; with a converter function,
+    small manifests convert in Lambda (`ndjson_parquet.workflow.compute`)."""
     return {
         "Comment": settings.comment,
         "StartAt": StateName.UPDATE_STATUS_PROCESSING,
@@ -330,6 +425,7 @@ def build_definition(settings: WorkflowSettings) -> dict[str, Any]:
             StateName.RELEASE_SLOT_NOT_CLAIMABLE: release_slot(
                 settings, StateName.MANIFEST_NOT_CLAIMABLE
             ),
+            **_lambda_states(settings),
             StateName.START_GLUE_JOB: start_glue_job(settings),
             StateName.WAIT_FOR_GLUE_CAPACITY: wait_for_glue_capacity(settings),
             StateName.CHECK_JOB_RUN_STATE: check_job_run_state(),

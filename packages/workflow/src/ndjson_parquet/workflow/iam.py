@@ -19,6 +19,7 @@ _ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
     "dynamodb:deleteItem": ("dynamodb:DeleteItem",),
     "sns:publish": ("sns:Publish",),
     "glue:startJobRun": ("glue:StartJobRun",),
+    "lambda:invoke": ("lambda:InvokeFunction",),
     "glue:startJobRun.sync": (
         "glue:StartJobRun",
         "glue:GetJobRun",

@@ -15,6 +15,12 @@ class StateName:
 
     UPDATE_STATUS_PROCESSING: Final = "UpdateStatusProcessing"
     MANIFEST_NOT_CLAIMABLE: Final = "ManifestNotClaimable"
+    CHOOSE_COMPUTE: Final = "ChooseCompute"
+    ROUTE_BY_MANIFEST_SIZE: Final = "RouteByManifestSize"
+    CONVERT_IN_LAMBDA: Final = "ConvertInLambda"
+    UPDATE_STATUS_COMPLETED_IN_LAMBDA: Final = "UpdateStatusCompletedInLambda"
+    # Lambda ran out of time or memory: record it, then convert the manifest in Glue (once).
+    FALL_BACK_TO_GLUE: Final = "FallBackToGlue"
     START_GLUE_JOB: Final = "StartGlueJob"
     WAIT_FOR_GLUE_CAPACITY: Final = "WaitForGlueCapacity"
     CHECK_JOB_RUN_STATE: Final = "CheckJobRunState"
@@ -41,6 +47,29 @@ class ErrorName:
     CONDITIONAL_CHECK_FAILED: Final = "DynamoDB.ConditionalCheckFailedException"
     GLUE_CONCURRENT_RUNS_EXCEEDED: Final = "Glue.ConcurrentRunsExceededException"
     TASK_FAILED: Final = "States.TaskFailed"
+    TIMEOUT: Final = "States.Timeout"
+    # lambda:invoke's transient service errors, retried as AWS recommends ("Handle Lambda
+    # service exceptions", Step Functions developer guide).
+    LAMBDA_SERVICE_ERRORS: Final = (
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    )
+    # A Lambda conversion that ran out of time or memory: the manifest is too big for Lambda,
+    # not broken. Step Functions reports an unhandled function error as its payload's
+    # errorType: `Sandbox.Timedout` for a timeout, `Runtime.OutOfMemory` or `Runtime.ExitError`
+    # when the runtime is killed; `Lambda.Unknown` when the payload names no type (the guide
+    # lists timeouts and out-of-memory errors there); `States.Timeout` is the Task's own
+    # TimeoutSeconds.
+    LAMBDA_OUT_OF_RESOURCES: Final = (
+        "Sandbox.Timedout",
+        "Runtime.OutOfMemory",
+        "Runtime.ExitError",
+        "Lambda.Unknown",
+        "States.Timeout",
+    )
     ALL: Final = "States.ALL"
 
 
@@ -48,12 +77,17 @@ class Resource:
     """Step Functions service integrations used by the definition."""
 
     DYNAMODB_UPDATE_ITEM: Final = "arn:aws:states:::dynamodb:updateItem"
+    LAMBDA_INVOKE: Final = "arn:aws:states:::lambda:invoke"
     GLUE_START_JOB_RUN_SYNC: Final = "arn:aws:states:::glue:startJobRun.sync"
     SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
 
 
 # Where intermediate results live in the execution's JSON document (the input stays intact).
 GLUE_RESULT_PATH: Final = "$.glue"
+LAMBDA_RESULT_PATH: Final = "$.lambda"
+LAMBDA_FALLBACK_PATH: Final = "$.lambda_fallback"
+FALLBACK_RECORD_ERROR_PATH: Final = "$.fallback_record_error"
+COMPUTE_LIMITS_PATH: Final = "$.compute_limits"
 ERROR_RESULT_PATH: Final = "$.error"
 STATUS_UPDATE_ERROR_PATH: Final = "$.status_update_error"
 ALERT_ERROR_PATH: Final = "$.alert_error"

@@ -10,7 +10,17 @@ from typing import Any, Final
 TF_TRACKING_TABLE_NAME: Final = "tracking_table_name"
 TF_GLUE_JOB_NAME: Final = "glue_job_name"
 TF_ALERTS_TOPIC_ARN: Final = "alerts_topic_arn"
-TERRAFORM_VARIABLES: Final = (TF_TRACKING_TABLE_NAME, TF_GLUE_JOB_NAME, TF_ALERTS_TOPIC_ARN)
+TF_CONVERTER_FUNCTION_NAME: Final = "converter_function_name"
+TF_LAMBDA_MAX_BYTES: Final = "lambda_max_bytes"
+TF_LAMBDA_MAX_FILES: Final = "lambda_max_files"
+TERRAFORM_VARIABLES: Final = (
+    TF_TRACKING_TABLE_NAME,
+    TF_GLUE_JOB_NAME,
+    TF_ALERTS_TOPIC_ARN,
+    TF_CONVERTER_FUNCTION_NAME,
+    TF_LAMBDA_MAX_BYTES,
+    TF_LAMBDA_MAX_FILES,
+)
 
 # Limits of a Step Functions Retrier (Amazon States Language).
 _MAX_INTERVAL_SECONDS: Final = 99_999_999
@@ -65,6 +75,18 @@ GLUE_CONCURRENCY_RETRY: Final = RetryPolicy(
 )
 # Past that retrier the execution waits this long and tries again, for as long as it takes.
 GLUE_CAPACITY_WAIT_SECONDS: Final = 900
+# lambda:invoke's transient errors: AWS's recommended retrier (2 s, doubling, 6 attempts), jittered.
+LAMBDA_SERVICE_RETRY: Final = RetryPolicy(interval_seconds=2, max_attempts=6, backoff_rate=2.0)
+# Manifests up to this size convert in Lambda. The converter was measured at about 73 MB of
+# NDJSON per CPU-second with a peak RSS of 0.6 GB (README): 1 GiB takes about 15-25 s on the
+# function's one vCPU, a 40x margin under the 15-minute timeout, and it is above the manifest
+# builder's default cut (700 MB), so every manifest of a default deployment converts in Lambda.
+LAMBDA_MAX_BYTES: Final = 1024**3
+# Per-file overhead (one GET, one reader) is small; this only bounds a manifest of many tiny
+# files, whose GETs dominate, to a few minutes.
+LAMBDA_MAX_FILES: Final = 5000
+# The Task's own timeout: the function's (900 s at most) plus a margin for the invoke itself.
+LAMBDA_TASK_TIMEOUT_SECONDS: Final = 960
 # DynamoDB throttling or a transient service error on a status update or the alert.
 SERVICE_RETRY: Final = RetryPolicy(
     interval_seconds=2, max_attempts=4, backoff_rate=2.0, max_delay_seconds=30
@@ -78,6 +100,14 @@ class WorkflowSettings:
     tracking_table: str
     glue_job_name: str
     alerts_topic_arn: str
+    # The converter's Lambda function; None converts every manifest in Glue.
+    converter_function_name: str | None = None
+    # Manifests with at most this many bytes and files convert in Lambda (int, or a Terraform
+    # placeholder); 0 bytes sends every manifest to Glue.
+    lambda_max_bytes: int | str = LAMBDA_MAX_BYTES
+    lambda_max_files: int | str = LAMBDA_MAX_FILES
+    lambda_task_timeout_seconds: int = LAMBDA_TASK_TIMEOUT_SECONDS
+    lambda_service_retry: RetryPolicy = field(default=LAMBDA_SERVICE_RETRY)
     glue_failure_retry: RetryPolicy = field(default=GLUE_FAILURE_RETRY)
     glue_concurrency_retry: RetryPolicy = field(default=GLUE_CONCURRENCY_RETRY)
     service_retry: RetryPolicy = field(default=SERVICE_RETRY)
@@ -91,6 +121,14 @@ class WorkflowSettings:
                 raise ValueError(f"{name} must not be empty")
         if self.glue_capacity_wait_seconds < 1:
             raise ValueError("glue_capacity_wait_seconds must be at least 1")
+        if self.converter_function_name == "":
+            raise ValueError("converter_function_name must not be empty (None: Glue only)")
+        for name in ("lambda_max_bytes", "lambda_max_files"):
+            value = getattr(self, name)
+            if isinstance(value, int) and value < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.lambda_task_timeout_seconds < 1:
+            raise ValueError("lambda_task_timeout_seconds must be at least 1")
 
     @classmethod
     def terraform(
@@ -99,12 +137,17 @@ class WorkflowSettings:
         glue_concurrency_retry: RetryPolicy = GLUE_CONCURRENCY_RETRY,
         service_retry: RetryPolicy = SERVICE_RETRY,
         glue_capacity_wait_seconds: int = GLUE_CAPACITY_WAIT_SECONDS,
+        lambda_service_retry: RetryPolicy = LAMBDA_SERVICE_RETRY,
     ) -> WorkflowSettings:
         """Settings whose names are Terraform `templatefile` placeholders."""
         return cls(
             tracking_table=f"${{{TF_TRACKING_TABLE_NAME}}}",
             glue_job_name=f"${{{TF_GLUE_JOB_NAME}}}",
             alerts_topic_arn=f"${{{TF_ALERTS_TOPIC_ARN}}}",
+            converter_function_name=f"${{{TF_CONVERTER_FUNCTION_NAME}}}",
+            lambda_max_bytes=f"${{{TF_LAMBDA_MAX_BYTES}}}",
+            lambda_max_files=f"${{{TF_LAMBDA_MAX_FILES}}}",
+            lambda_service_retry=lambda_service_retry,
             glue_failure_retry=glue_failure_retry,
             glue_concurrency_retry=glue_concurrency_retry,
             service_retry=service_retry,

@@ -42,6 +42,7 @@ from ndjson_parquet.cli.local.terraform import (
     find_terraform,
     terraform_variables,
 )
+from ndjson_parquet.workflow.settings import LAMBDA_MAX_BYTES
 
 DEFAULTS = LocalSettings()
 
@@ -124,6 +125,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Data Catalog (needs the converter's iceberg extra) (default: %(default)s)",
     )
     pipe.add_argument(
+        "--lambda-max-mb",
+        type=float,
+        default=LAMBDA_MAX_BYTES / 1_000_000,
+        metavar="MB",
+        help="manifests up to this size convert in Lambda, larger ones in Glue; 0: all in Glue "
+        "(default: %(default)s)",
+    )
+    pipe.add_argument(
         "--env",
         default=EMULATOR_ENVIRONMENT,
         help="environment name for resource names (default: %(default)s)",
@@ -135,10 +144,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_non_negative,
         default=0,
         metavar="N",
-        help="make the first N Glue runs fail (2 or fewer are recovered by the retries)",
+        help="make the first N conversions fail (2 or fewer are recovered by the retries)",
     )
     faults.add_argument(
-        "--fail-always", action="store_true", help="make every Glue run fail (shows the alert)"
+        "--fail-always", action="store_true", help="make every conversion fail (shows the alert)"
+    )
+    faults.add_argument(
+        "--lambda-timeout-first",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="make the first N Lambda conversions time out (the workflow falls back to Glue)",
     )
 
     out = parser.add_argument_group("output")
@@ -187,8 +203,13 @@ def run(args: argparse.Namespace) -> int:
         max_bytes_per_manifest=int(args.max_mb * 1_000_000),
         max_wait_seconds=args.max_wait,
         output_format=args.output_format,
+        lambda_max_bytes=int(args.lambda_max_mb * 1_000_000),
     )
-    faults = FaultPlan(fail_first=args.fail_first, fail_always=args.fail_always)
+    faults = FaultPlan(
+        fail_first=args.fail_first,
+        fail_always=args.fail_always,
+        lambda_timeout_first=args.lambda_timeout_first,
+    )
     spec = SampleSpec(
         files=args.files,
         total_bytes=int(args.mb * 1_000_000),

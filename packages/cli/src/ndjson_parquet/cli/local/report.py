@@ -133,7 +133,7 @@ def build_report(
         manifests=Counter(snapshot.manifests),
         executions=Counter(snapshot.executions),
         alerts=list(pipeline.alerts),
-        faults=faults.describe() if faults.fail_always or faults.fail_first else None,
+        faults=faults.describe() if faults.active else None,
         timed_out=timed_out,
         run_folder=folder,
     )
@@ -162,6 +162,10 @@ def build_report(
                 "files": int(item.get(ManifestAttr.FILE_COUNT, 0)),
                 "bytes": int(item.get(ManifestAttr.TOTAL_BYTES, 0)),
                 "status": item.get(ManifestAttr.STATUS),
+                # Where it was converted (the workflow records it), and a Lambda that ran out
+                # of time or memory before Glue took over.
+                "compute": item.get(ManifestAttr.COMPUTE),
+                "lambda_fallback": item.get(ManifestAttr.LAMBDA_FALLBACK),
                 "attempts": len(runs),
                 "injected_failures": sum(1 for r in runs if r.injected),
                 "error": _last_error(runs, item),
@@ -174,6 +178,7 @@ def build_report(
             "number": r.number,
             "run_id": r.run_id,
             "manifest_id": manifest_ids.get(r.manifest_path, r.manifest_path),
+            "compute": r.compute,
             "succeeded": r.succeeded,
             "injected": r.injected,
             "error": r.error,

@@ -30,10 +30,10 @@ def render_report(report: RunReport, console: Console) -> None:
     rate = f"{report.files_per_minute:.0f}" if report.files_per_minute is not None else "-"
     summary.add_row(
         "drain",
-        f"at most {report.peak_queued} manifest(s) queued, {report.peak_glue_runs} Glue run(s) "
-        f"at once; {rate} files/min converted",
+        f"at most {report.peak_queued} manifest(s) queued, {report.peak_glue_runs} "
+        f"conversion(s) at once; {rate} files/min converted",
     )
-    summary.add_row("glue runs", _glue_line(report))
+    summary.add_row("runs", _glue_line(report))
     summary.add_row("lines", _lines_line(report))
     if report.output is not None and report.run_folder is not None:
         out = report.output
@@ -61,7 +61,8 @@ def render_report(report: RunReport, console: Console) -> None:
     manifests.add_column("manifest", no_wrap=True)
     manifests.add_column("files", justify="right")
     manifests.add_column("status", no_wrap=True)
-    manifests.add_column("glue runs", justify="right")
+    manifests.add_column("compute", no_wrap=True)
+    manifests.add_column("runs", justify="right")
     manifests.add_column("rows", justify="right")
     manifests.add_column("quarantined", justify="right")
     for row in report.manifest_rows:
@@ -72,6 +73,7 @@ def render_report(report: RunReport, console: Console) -> None:
             str(row["manifest_id"]),
             str(row["files"]),
             f"[{colour}]{status}[/]",
+            _compute(row),
             f"{row['attempts']}" + (f" ({injected} injected)" if injected else ""),
             _dash(row["rows"]),
             _dash(row["quarantined"]),
@@ -102,6 +104,13 @@ def render_report(report: RunReport, console: Console) -> None:
     console.print(Panel(Group(*parts), title="ndjson-parquet local run", border_style="blue"))
 
 
+def _compute(row: dict[str, Any]) -> str:
+    compute = str(row.get("compute") or "-")
+    if row.get("lambda_fallback"):  # Lambda ran out of time or memory, Glue converted it
+        return f"lambda→{compute}"
+    return compute
+
+
 def _glue_line(report: RunReport) -> str:
     runs, failed, injected = (
         report.glue_runs,
@@ -116,6 +125,9 @@ def _glue_line(report: RunReport) -> str:
             else "run" + ("s " if len(injected) > 1 else " ") + _numbers(injected)
         )
         text += f" ({which} injected by {report.faults})"
+    by_compute = Counter(str(r.get("compute", "glue")) for r in runs)
+    if by_compute:
+        text += "; " + ", ".join(f"{n} in {c.capitalize()}" for c, n in sorted(by_compute.items()))
     return text
 
 
@@ -161,7 +173,8 @@ def report_dict(report: RunReport) -> dict[str, Any]:
         "manifests": dict(report.manifests),
         "manifest_rows": report.manifest_rows,
         "executions": dict(report.executions),
-        "glue_runs": report.glue_runs,
+        "glue_runs": report.glue_runs,  # every conversion run; "compute" says where
+        "runs_by_compute": dict(Counter(str(r.get("compute")) for r in report.glue_runs)),
         "glue_max_attempts": report.max_attempts,
         "drain": {
             "peak_queued": report.peak_queued,

@@ -15,6 +15,7 @@ from typing import Any
 from ndjson_parquet.cli.aws import AwsTarget
 from ndjson_parquet.common import GlueArg, ResourceNames, TableAttr
 from ndjson_parquet.common.keys import table_definition
+from ndjson_parquet.workflow.settings import LAMBDA_MAX_BYTES, LAMBDA_MAX_FILES
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -39,6 +40,10 @@ class LocalSettings:
     # Data Catalog, warehouse in the output bucket (as output_format in the Terraform).
     output_format: str = "parquet"
     extra_glue_arguments: dict[str, str] = field(default_factory=dict)
+    # Manifests within both limits convert in the Lambda converter (as the Terraform's
+    # lambda_max_bytes / lambda_max_files); None: every manifest in Glue.
+    lambda_max_bytes: int | None = LAMBDA_MAX_BYTES
+    lambda_max_files: int = LAMBDA_MAX_FILES
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,8 @@ def create_deployment(
     if settings.output_format == "iceberg":
         aws.client("glue").create_database(DatabaseInput={"Name": names.glue_database})
     glue_arguments = _create_glue_job(aws.client("glue"), names, settings)
+    if settings.lambda_max_bytes is not None:
+        _create_converter_function(aws, names, settings)
 
     definition = render_definition(names, topic_arn, settings)
     state_machine_arn = aws.client("stepfunctions").create_state_machine(
@@ -196,8 +203,14 @@ def render_definition(
         WorkflowSettings,
     )
 
-    interval = (settings or LocalSettings()).glue_retry_interval_seconds
+    local = settings or LocalSettings()
+    interval = local.glue_retry_interval_seconds
+    lambda_on = local.lambda_max_bytes is not None
     workflow_settings = WorkflowSettings(
+        converter_function_name=names.converter_function if lambda_on else None,
+        lambda_max_bytes=local.lambda_max_bytes or 0,
+        lambda_max_files=local.lambda_max_files,
+        lambda_service_retry=replace(SERVICE_RETRY, interval_seconds=1, max_delay_seconds=5),
         tracking_table=names.tracking_table,
         glue_job_name=names.glue_job,
         alerts_topic_arn=alerts_topic_arn,
@@ -219,13 +232,9 @@ def _create_table(dynamodb: Any, table: str) -> None:
     )
 
 
-def _create_glue_job(glue: Any, names: ResourceNames, settings: LocalSettings) -> dict[str, str]:
-    arguments = {
-        # Glue's own arguments, as infra/modules/glue sets them: the script must tolerate them.
-        "--job-language": "python",
-        "--job-bookmark-option": "job-bookmark-disable",
-        "--TempDir": f"s3://{names.artifacts_bucket}/glue-temp/",
-        "--enable-metrics": "true",
+def converter_arguments(names: ResourceNames, settings: LocalSettings) -> dict[str, str]:
+    """The converter's own default arguments: the Glue job's and the Lambda function's."""
+    return {
         f"--{GlueArg.OUTPUT_URI}": f"s3://{names.output_bucket}/",
         f"--{GlueArg.QUARANTINE_URI}": f"s3://{names.quarantine_bucket}/",
         f"--{GlueArg.COMPRESSION}": settings.compression,
@@ -236,6 +245,42 @@ def _create_glue_job(glue: Any, names: ResourceNames, settings: LocalSettings) -
             else {}
         ),
         **settings.extra_glue_arguments,
+    }
+
+
+def _create_converter_function(
+    aws: AwsTarget, names: ResourceNames, settings: LocalSettings
+) -> None:
+    """The converter function as infra/modules/converter_lambda creates it (the emulator runs
+    its handler in-process: the zip is empty)."""
+    import base64
+
+    role = aws.client("iam").create_role(
+        RoleName=f"{names.converter_function}-role",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    aws.client("lambda").create_function(
+        FunctionName=names.converter_function,
+        Runtime="python3.12",
+        Role=role,
+        Handler="ndjson_parquet.converter.lambda_function.handler",
+        Code={"ZipFile": base64.b64decode("UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==")},
+        Timeout=900,
+        MemorySize=2048,
+        Environment={
+            "Variables": {"CONVERTER_ARGUMENTS": json.dumps(converter_arguments(names, settings))}
+        },
+    )
+
+
+def _create_glue_job(glue: Any, names: ResourceNames, settings: LocalSettings) -> dict[str, str]:
+    arguments = {
+        # Glue's own arguments, as infra/modules/glue sets them: the script must tolerate them.
+        "--job-language": "python",
+        "--job-bookmark-option": "job-bookmark-disable",
+        "--TempDir": f"s3://{names.artifacts_bucket}/glue-temp/",
+        "--enable-metrics": "true",
+        **converter_arguments(names, settings),
     }
     glue.create_job(
         Name=names.glue_job,

@@ -31,6 +31,7 @@ from ndjson_parquet.cli.local.poller import EventSourceMapping
 from ndjson_parquet.cli.local.resources import (
     Deployment,
     LocalSettings,
+    converter_arguments,
     create_deployment,
     read_deployment,
     remove_local_additions,
@@ -128,6 +129,10 @@ class LocalPipeline:
         # from a builder some earlier caller injected into this process.
         handler.use_builder(None)
         self.emulator.register_glue_job(self.names.glue_job, self.runner)
+        self.runner.lambda_arguments = converter_arguments(self.names, self.settings)
+        self.emulator.register_lambda_function(
+            self.names.converter_function, self.runner.invoke_lambda
+        )
         self._mapping = EventSourceMapping(
             sqs=self.client("sqs"),
             queue_url=self.deployment.queue_url,
@@ -417,6 +422,7 @@ class LocalPipeline:
         if self._deployment is not None and self._deployment.local_queues:
             remove_local_additions(self.aws, self._deployment)
             self._deployment = replace(self._deployment, local_queues=())
+        self.emulator.unregister_lambda_function(self.names.converter_function)
 
 
 def _drop_disabled_metrics(handler: Any) -> None:

@@ -39,6 +39,7 @@ from ndjson_parquet.cli.emulator import moto_fixes, s3_notifications
 from ndjson_parquet.cli.errors import UsageError
 
 GlueRunner = Callable[[str, str, dict[str, str]], Any]
+LambdaRunner = Callable[[str, dict[str, Any]], Any]
 """`runner(job_name, run_id, arguments)`: return for SUCCEEDED, raise for FAILED."""
 
 
@@ -67,6 +68,7 @@ class Emulator:
         self._saved_env: dict[str, str | None] = {}
         self._saved_sfn_config: Any = None
         self._runners: dict[str, GlueRunner] = {}
+        self._functions: dict[str, LambdaRunner] = {}
         self._lock = threading.Lock()
 
     @property
@@ -126,6 +128,7 @@ class Emulator:
         self._post("/moto-api/reset", {})
         self._enable_state_machine_execution()
         moto_fixes.set_glue_job_runner(self._run_glue_job)
+        moto_fixes.set_lambda_function_runner(self._run_lambda_function)
         return self
 
     def stop(self) -> None:
@@ -136,6 +139,7 @@ class Emulator:
         if self._certificate_dir:
             self._certificate_dir.cleanup()
             self._certificate_dir = None
+        moto_fixes.set_lambda_function_runner(None)
         if self._server:
             self._server.stop()
             self._server = None
@@ -167,6 +171,22 @@ class Emulator:
     def unregister_glue_job(self, job_name: str) -> None:
         with self._lock:
             self._runners.pop(job_name, None)
+
+    def register_lambda_function(self, function_name: str, runner: LambdaRunner) -> None:
+        """Make every invocation of `function_name` call `runner(function_name, event)`."""
+        with self._lock:
+            self._functions[function_name] = runner
+
+    def unregister_lambda_function(self, function_name: str) -> None:
+        with self._lock:
+            self._functions.pop(function_name, None)
+
+    def _run_lambda_function(self, function_name: str, event: dict[str, Any]) -> Any:
+        with self._lock:
+            runner = self._functions.get(function_name)
+        if runner is None:
+            raise RuntimeError(f"no local runner for Lambda function {function_name!r}")
+        return runner(function_name, event)
 
     def set_env(self, values: dict[str, str]) -> None:
         """Set process environment variables, restored when the emulator stops."""

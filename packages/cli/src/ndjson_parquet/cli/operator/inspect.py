@@ -180,6 +180,13 @@ def _print_manifest(out: Console, story: dict[str, Any], verbose: bool = False) 
         item[ManifestAttr.ERROR] = summarize(item[ManifestAttr.ERROR], item.get(ManifestAttr.CAUSE))
         skip += (ManifestAttr.CAUSE,)
     out.print(_attributes(f"manifest {item.get(ManifestAttr.MANIFEST_ID)}", item, skip=skip))
+    if item.get(ManifestAttr.LAMBDA_FALLBACK):
+        # The workflow's FallBackToGlue state recorded it: not a failure of the data.
+        out.print(
+            f"[yellow]the Lambda conversion ran out of time or memory "
+            f"({item[ManifestAttr.LAMBDA_FALLBACK]} at {item.get(ManifestAttr.LAMBDA_FALLBACK_AT)})"
+            f"; the workflow converted the manifest in Glue instead[/]"
+        )
     if isinstance(files, list):
         out.print(f"{len(files)} file(s):")
         for f in files:
