@@ -129,7 +129,8 @@ class GlueJobRunner:
                 glue_argv({"--JOB_NAME": job_name, "--JOB_RUN_ID": run_id, **arguments})
             )
 
-        return self._run(GLUE, run_id, _argument(arguments, GlueArg.MANIFEST_PATH), convert)
+        manifest_path = _argument(arguments, GlueArg.MANIFEST_PATH)
+        return self._run(GLUE, run_id, manifest_path, convert, arguments)
 
     def invoke_lambda(self, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
         """One invocation of the converter function: the handler's result, or its error."""
@@ -142,12 +143,19 @@ class GlueJobRunner:
         def convert() -> Any:
             return lambda_function.convert_event(event, self.lambda_arguments, request_id)
 
-        summary = self._run(LAMBDA, request_id, manifest_path, convert)
+        arguments = {**self.lambda_arguments, **dict(given)}
+        summary = self._run(LAMBDA, request_id, manifest_path, convert, arguments)
         return lambda_function.result(summary, request_id)
 
     def _run(
-        self, compute: str, run_id: str, manifest_path: str, convert: Callable[[], Any]
+        self,
+        compute: str,
+        run_id: str,
+        manifest_path: str,
+        convert: Callable[[], Any],
+        arguments: dict[str, str],
     ) -> Any:
+        """Run one conversion, recorded with the arguments it was given."""
         self.gate.wait()
         with self._lock:
             self._count += 1
