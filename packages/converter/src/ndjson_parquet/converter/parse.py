@@ -156,15 +156,51 @@ def read_arrow(
 ) -> pa.Table:
     """pyarrow's reader with `hint` explicit and ISO-8601 text kept as text; raises ArrowInvalid.
 
-    When the data does not fit `hint`, it is read again with only `fallback` explicit, so that
-    a type conflict is reported with its column ("Column(/a) changed from number to string").
+    When a column's kind differs from `hint` ("Column(/a) changed from number to string"),
+    the data is read again with the rest of `hint`, until the error is a conflict inside the
+    data itself. When the data does not fit `hint` otherwise (or a `fallback`, the declared
+    schema, is given), it is read again with only `fallback` explicit, so that a type conflict
+    is reported with its column.
     """
-    try:
-        return _read_arrow(data, hint, block_size)
-    except pa.ArrowInvalid:
-        if hint is None or hint is fallback:
-            raise
+    dropped: set[str] = set()
+    while True:
+        try:
+            return _read_arrow(data, hint, block_size)
+        except pa.ArrowInvalid as exc:
+            if hint is None or hint is fallback:
+                raise
+            conflict = _CONFLICT.search(str(exc)) if fallback is None else None
+            if conflict is None:
+                break
+            path = conflict.group(1)
+            if path in dropped:
+                raise  # the data conflicts with itself there, not with the hint
+            # Only this column's hint is wrong (its kind changed): the rest still holds, and
+            # reading without it at all would infer (and read twice for) timestamps.
+            dropped.add(path)
+            hint = without_path(hint, path)
     return _read_arrow(data, fallback, block_size)
+
+
+def without_path(schema: pa.Schema, path: str) -> pa.Schema:
+    """`schema` without the field at a reader column path ("/a/b", "/a/[]/b")."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/")]
+
+    def drop(f: pa.Field, rest: list[str]) -> pa.Field | None:
+        if not rest:
+            return None
+        t = f.type
+        if rest[0] == "[]" and pa.types.is_list(t):
+            item = drop(t.value_field, rest[1:])
+            return None if item is None else f.with_type(pa.list_(item))
+        if pa.types.is_struct(t):
+            picked = (drop(c, rest[1:]) if c.name == rest[0] else c for c in t)
+            kids = [k for k in picked if k is not None]
+            return f.with_type(pa.struct(kids)) if kids else None
+        return f
+
+    fields = [drop(f, parts[1:]) if f.name == parts[0] else f for f in schema]
+    return pa.schema([f for f in fields if f is not None], schema.metadata)
 
 
 def _read_arrow(data: bytes | bytearray, hint: pa.Schema | None, block_size: int) -> pa.Table:
@@ -667,12 +703,16 @@ class ChunkParser:
         if len(groups) < 2:
             return False
         out.blank = blank
+        # Each group has one kind at the conflict paths, maybe not the kind the hint has.
+        group_hint = hint
+        for path in self.conflicts if hint is not None and self.declared is None else ():
+            group_hint = without_path(group_hint, path)
         for group_data, rows in groups:
             numbers = rows + first_line
             table: pa.Table | None
             try:
                 table = _checked_utf8(
-                    read_arrow(group_data, hint, self.block_size, self.declared), group_data
+                    read_arrow(group_data, group_hint, self.block_size, self.declared), group_data
                 )
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 table = None
