@@ -200,7 +200,8 @@ def test_a_column_whose_kind_changed_against_the_hint_costs_one_more_read(
     calls = _counting_reads(monkeypatch)
     out = parse(data, hint=hint)
     assert len(calls) == 2  # with the hint, then with the hint but for `a`
-    assert out.bad == [] and len(rows(out)) == 50
+    assert out.bad == []
+    assert len(rows(out)) == 50
     assert rows(out)[1] == {"a": "x0", "ts": "2024-01-01T00:00:00Z"}
 
 
