@@ -8,6 +8,7 @@ timestamps and change the text). Only if that fails are lines looked at one by o
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -71,6 +72,18 @@ class ParsedChunk:
     drift: list[Drift] = field(default_factory=list)
     # (column path, line, literal) of numbers kept as JSON text
     exact: list[tuple[str, int, str]] = field(default_factory=list)
+    # Rows by the route that read them (`ROUTES`), and the parsing thread's CPU seconds.
+    rows_by_route: dict[str, int] = field(default_factory=dict)
+    cpu_by_route: dict[str, float] = field(default_factory=dict)
+
+    def add_route(self, route: str, rows: int, cpu: float = 0.0) -> None:
+        self.rows_by_route[route] = self.rows_by_route.get(route, 0) + rows
+        self.cpu_by_route[route] = self.cpu_by_route.get(route, 0.0) + cpu
+
+
+# The whole chunk in one read; groups of lines (mixed kinds, or pieces around bad lines) read
+# apart and put back in line order; Python's exact builder, line by line.
+ROUTES = ("fast", "regrouped", "exact")
 
 
 def count_lines(data: bytes | bytearray) -> int:
@@ -618,6 +631,23 @@ class ChunkParser:
         Python's recursion in schema code, or anything unforeseen), it is handled again with
         every line nested deeper than `MAX_COLUMN_DEPTH` on the exact path, and failing that
         with every line on it (where each line has its own guard)."""
+        started = time.thread_time()
+        out = self._guarded(data, first_line, source, hint, line_count, longest_line)
+        # The exact path timed itself; the rest of the chunk's time is its reader route's.
+        spent = time.thread_time() - started - out.cpu_by_route.get("exact", 0.0)
+        route = "regrouped" if out.rows_by_route.get("regrouped") else "fast"
+        out.add_route(route, 0, spent)
+        return out
+
+    def _guarded(
+        self,
+        data: bytes | bytearray,
+        first_line: int,
+        source: str,
+        hint: pa.Schema | None,
+        line_count: int | None,
+        longest_line: int | None,
+    ) -> ParsedChunk:
         lines = count_lines(data) if line_count is None else line_count
         try:
             return self._parse(data, first_line, source, hint, lines, longest_line)
@@ -795,9 +825,12 @@ class ChunkParser:
                 table = table.drop_columns(deep)
         if table.num_rows:
             out.pieces.append(Piece(table, marked_schema(table), lines))
+            out.add_route("fast" if data is not None else "regrouped", table.num_rows)
 
     def _exact(self, out: ParsedChunk, lines: Sequence[tuple[int, bytes]], source: str) -> None:
+        started = time.thread_time()
         built = build_exact(lines, self.declared, source)
+        out.add_route("exact", len(built.lines), time.thread_time() - started)
         out.bad.extend(BadLine(n, raw, err) for n, raw, err in built.bad)
         out.exact.extend(built.exact)
         out.drift.extend(built.drift)
@@ -884,4 +917,4 @@ class ChunkParser:
         self._pieces(out, lines[mid:], source, hint)
 
 
-__all__ = ["BadLine", "ChunkParser", "LineError", "ParsedChunk", "Piece", "count_lines"]
+__all__ = ["ROUTES", "BadLine", "ChunkParser", "LineError", "ParsedChunk", "Piece", "count_lines"]
