@@ -13,16 +13,17 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def _inputs(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.ndjson"))
 
 
-def run_ours(src: Path, out: Path) -> None:
+def run_ours(src: Path, out: Path) -> dict[str, Any]:
     from ndjson_parquet.converter import convert
 
-    convert(_inputs(src), out)
+    return {"routes": convert(_inputs(src), out).extra["routes"]}
 
 
 def run_ours_iceberg(src: Path, out: Path) -> None:
@@ -62,7 +63,7 @@ def run_pyarrow(src: Path, out: Path) -> None:
         pq.write_table(table, out / f"{path.stem}.parquet", compression="zstd")
 
 
-TOOLS: dict[str, Callable[[Path, Path], None]] = {
+TOOLS: dict[str, Callable[[Path, Path], dict[str, Any] | None]] = {
     "ndjson-parquet": run_ours,
     "ndjson-parquet-iceberg": run_ours_iceberg,
     "duckdb": run_duckdb,
@@ -76,8 +77,9 @@ def main(argv: list[str]) -> None:
     start = time.perf_counter()
     cpu_start = time.process_time()
     error = None
+    details: dict[str, Any] | None = None
     try:
-        TOOLS[tool](src, out)
+        details = TOOLS[tool](src, out)
     except Exception as exc:  # reported, not raised: a failing tool is a result
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -89,6 +91,7 @@ def main(argv: list[str]) -> None:
                 "cpu_seconds": time.process_time() - cpu_start,
                 "peak_rss_mb": usage.ru_maxrss / 1024,
                 "error": error,
+                **(details or {}),
             }
         )
     )

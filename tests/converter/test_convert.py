@@ -295,3 +295,21 @@ def test_an_unreadable_source_fails_the_run_naming_it(tmp_path: Path) -> None:
 def test_a_missing_source_is_a_conversion_error(tmp_path: Path) -> None:
     with pytest.raises(ConversionError, match=r"cannot read .*nothing-here"):
         convert([tmp_path / "nothing-here.ndjson"], tmp_path / "out")
+
+
+def test_the_summary_counts_the_rows_of_each_parsing_route(tmp_path: Path) -> None:
+    uniform = tmp_path / "1.ndjson"
+    uniform.write_bytes(b"".join(b'{"a":%d}\n' % i for i in range(100)))
+    mixed = tmp_path / "2.ndjson"
+    mixed.write_bytes(
+        b"".join(b'{"a":%s}\n' % (b'"s"' if i % 2 else b"%d" % i) for i in range(300))
+        + b'{"a":1e400}\n'
+    )
+    summary = convert([uniform, mixed], tmp_path / "out")
+    routes = summary.extra["routes"]
+    lines = {r: routes[r]["lines"] for r in routes}
+    assert lines["fast"] == 100  # the uniform file, read whole
+    assert lines["regrouped"] >= 150  # the strings of the mixed file, at least
+    assert lines["exact"] >= 1  # 1e400, at least
+    assert sum(lines.values()) == summary.rows_written == 401
+    assert all(r["cpu_seconds"] >= 0 for r in routes.values())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.json as pj
+import pytest
 
 from ndjson_parquet.converter.parse import ChunkParser, ParsedChunk
 from ndjson_parquet.converter.schema import is_json_text
@@ -173,3 +175,44 @@ def test_a_list_starting_with_nulls_is_read_whole() -> None:
     out = parse(b'{}\n{"a":[null,null,-5.916418156252657e+16]}\n')
     assert out.bad == []
     assert rows(out)[2]["a"] == [None, None, -5.916418156252657e16]
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Number of bytes of every call of pyarrow's JSON reader, recorded as it is made."""
+    calls: list[int] = []
+    real = pj.read_json
+
+    def counted(source: pa.BufferReader, **kwargs: object) -> pa.Table:
+        calls.append(source.size())
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(pj, "read_json", counted)
+    return calls
+
+
+def test_a_column_whose_kind_changed_against_the_hint_costs_one_more_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The hint (the schema so far) says `a` is a number; this chunk has only strings there,
+    # and ISO text that a read without the hint would first infer as timestamps.
+    hint = pa.schema([("a", pa.int64()), ("ts", pa.string())])
+    data = b"".join(b'{"a":"x%d","ts":"2024-01-01T00:00:00Z"}\n' % i for i in range(50))
+    calls = _counting_reads(monkeypatch)
+    out = parse(data, hint=hint)
+    assert len(calls) == 2  # with the hint, then with the hint but for `a`
+    assert out.bad == []
+    assert len(rows(out)) == 50
+    assert rows(out)[1] == {"a": "x0", "ts": "2024-01-01T00:00:00Z"}
+
+
+def test_groups_of_a_known_conflict_are_read_once_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    hint = pa.schema([("a", pa.int64()), ("ts", pa.string())])
+    parser = ChunkParser(declared=None, block_size=1 << 20)
+    parser.conflicts = ["/a"]
+    lines = [
+        b'{"a":%s,"ts":"2024-01-01T00:00:00Z"}' % (b'"s"' if i % 3 else b"7") for i in range(90)
+    ]
+    calls = _counting_reads(monkeypatch)
+    out = parser.parse(b"\n".join(lines) + b"\n", 1, "src", hint)
+    assert len(calls) == 2  # one read per kind of `a`
+    assert sorted(len(p.lines) for p in out.pieces) == [30, 60]

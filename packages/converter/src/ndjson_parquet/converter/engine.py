@@ -35,7 +35,7 @@ from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded
 from ndjson_parquet.converter.names import column_name, key_of, keyed_schema
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
-from ndjson_parquet.converter.parse import BadLine, ChunkParser, ParsedChunk, Piece
+from ndjson_parquet.converter.parse import ROUTES, BadLine, ChunkParser, ParsedChunk, Piece
 from ndjson_parquet.converter.partition import (
     DEFAULT_PARTITION,
     partition_folder,
@@ -150,6 +150,7 @@ class _Run:
         self._drift_seen: set[tuple[str, str, str, str]] = set()
         self.exact_values = 0
         self.lines = self.blank = self.rows = self.bytes_read = 0
+        self.routes = {route: {"lines": 0, "cpu_seconds": 0.0} for route in ROUTES}
         self.quarantine = _Quarantine(workdir / "quarantine.ndjson")
         self.writer = PartWriter(
             workdir,
@@ -234,6 +235,10 @@ class _Run:
     def _chunk(self, source: Source, parsed: ParsedChunk) -> None:
         self.lines += parsed.lines
         self.blank += parsed.blank
+        for route, rows in parsed.rows_by_route.items():
+            self.routes[route]["lines"] += rows
+        for route, cpu in parsed.cpu_by_route.items():
+            self.routes[route]["cpu_seconds"] += cpu
         for bad in parsed.bad:
             self.quarantine.add(source.location, bad)
         self._add_drift(parsed.drift)
@@ -458,6 +463,11 @@ def _convert(
         destination=dest,
     )
     summary.warnings = _warnings(summary, opts, data_schema, parts)
+    # How many rows each parsing route produced, and its CPU time (the writer's is not in it).
+    summary.extra["routes"] = {
+        route: {"lines": int(r["lines"]), "cpu_seconds": round(r["cpu_seconds"], 3)}
+        for route, r in run.routes.items()
+    }
     if not summary.counts_add_up:
         raise ConversionError(
             f"counts do not add up: {summary.lines_read} lines read, {summary.rows_written} rows, "

@@ -8,6 +8,7 @@ timestamps and change the text). Only if that fails are lines looked at one by o
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -71,6 +72,18 @@ class ParsedChunk:
     drift: list[Drift] = field(default_factory=list)
     # (column path, line, literal) of numbers kept as JSON text
     exact: list[tuple[str, int, str]] = field(default_factory=list)
+    # Rows by the route that read them (`ROUTES`), and the parsing thread's CPU seconds.
+    rows_by_route: dict[str, int] = field(default_factory=dict)
+    cpu_by_route: dict[str, float] = field(default_factory=dict)
+
+    def add_route(self, route: str, rows: int, cpu: float = 0.0) -> None:
+        self.rows_by_route[route] = self.rows_by_route.get(route, 0) + rows
+        self.cpu_by_route[route] = self.cpu_by_route.get(route, 0.0) + cpu
+
+
+# The whole chunk in one read; groups of lines (mixed kinds, or pieces around bad lines) read
+# apart and put back in line order; Python's exact builder, line by line.
+ROUTES = ("fast", "regrouped", "exact")
 
 
 def count_lines(data: bytes | bytearray) -> int:
@@ -156,15 +169,51 @@ def read_arrow(
 ) -> pa.Table:
     """pyarrow's reader with `hint` explicit and ISO-8601 text kept as text; raises ArrowInvalid.
 
-    When the data does not fit `hint`, it is read again with only `fallback` explicit, so that
-    a type conflict is reported with its column ("Column(/a) changed from number to string").
+    When a column's kind differs from `hint` ("Column(/a) changed from number to string"),
+    the data is read again with the rest of `hint`, until the error is a conflict inside the
+    data itself. When the data does not fit `hint` otherwise (or a `fallback`, the declared
+    schema, is given), it is read again with only `fallback` explicit, so that a type conflict
+    is reported with its column.
     """
-    try:
-        return _read_arrow(data, hint, block_size)
-    except pa.ArrowInvalid:
-        if hint is None or hint is fallback:
-            raise
+    dropped: set[str] = set()
+    while True:
+        try:
+            return _read_arrow(data, hint, block_size)
+        except pa.ArrowInvalid as exc:
+            if hint is None or hint is fallback:
+                raise
+            conflict = _CONFLICT.search(str(exc)) if fallback is None else None
+            if conflict is None:
+                break
+            path = conflict.group(1)
+            if path in dropped:
+                raise  # the data conflicts with itself there, not with the hint
+            # Only this column's hint is wrong (its kind changed): the rest still holds, and
+            # reading without it at all would infer (and read twice for) timestamps.
+            dropped.add(path)
+            hint = without_path(hint, path)
     return _read_arrow(data, fallback, block_size)
+
+
+def without_path(schema: pa.Schema, path: str) -> pa.Schema:
+    """`schema` without the field at a reader column path ("/a/b", "/a/[]/b")."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/")]
+
+    def drop(f: pa.Field, rest: list[str]) -> pa.Field | None:
+        if not rest:
+            return None
+        t = f.type
+        if rest[0] == "[]" and pa.types.is_list(t):
+            item = drop(t.value_field, rest[1:])
+            return None if item is None else f.with_type(pa.list_(item))
+        if pa.types.is_struct(t):
+            picked = (drop(c, rest[1:]) if c.name == rest[0] else c for c in t)
+            kids = [k for k in picked if k is not None]
+            return f.with_type(pa.struct(kids)) if kids else None
+        return f
+
+    fields = [drop(f, parts[1:]) if f.name == parts[0] else f for f in schema]
+    return pa.schema([f for f in fields if f is not None], schema.metadata)
 
 
 def _read_arrow(data: bytes | bytearray, hint: pa.Schema | None, block_size: int) -> pa.Table:
@@ -582,6 +631,23 @@ class ChunkParser:
         Python's recursion in schema code, or anything unforeseen), it is handled again with
         every line nested deeper than `MAX_COLUMN_DEPTH` on the exact path, and failing that
         with every line on it (where each line has its own guard)."""
+        started = time.thread_time()
+        out = self._guarded(data, first_line, source, hint, line_count, longest_line)
+        # The exact path timed itself; the rest of the chunk's time is its reader route's.
+        spent = time.thread_time() - started - out.cpu_by_route.get("exact", 0.0)
+        route = "regrouped" if out.rows_by_route.get("regrouped") else "fast"
+        out.add_route(route, 0, spent)
+        return out
+
+    def _guarded(
+        self,
+        data: bytes | bytearray,
+        first_line: int,
+        source: str,
+        hint: pa.Schema | None,
+        line_count: int | None,
+        longest_line: int | None,
+    ) -> ParsedChunk:
         lines = count_lines(data) if line_count is None else line_count
         try:
             return self._parse(data, first_line, source, hint, lines, longest_line)
@@ -667,12 +733,16 @@ class ChunkParser:
         if len(groups) < 2:
             return False
         out.blank = blank
+        # Each group has one kind at the conflict paths, maybe not the kind the hint has.
+        group_hint = hint
+        for path in self.conflicts if hint is not None and self.declared is None else ():
+            group_hint = without_path(group_hint, path)
         for group_data, rows in groups:
             numbers = rows + first_line
             table: pa.Table | None
             try:
                 table = _checked_utf8(
-                    read_arrow(group_data, hint, self.block_size, self.declared), group_data
+                    read_arrow(group_data, group_hint, self.block_size, self.declared), group_data
                 )
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 table = None
@@ -755,9 +825,12 @@ class ChunkParser:
                 table = table.drop_columns(deep)
         if table.num_rows:
             out.pieces.append(Piece(table, marked_schema(table), lines))
+            out.add_route("fast" if data is not None else "regrouped", table.num_rows)
 
     def _exact(self, out: ParsedChunk, lines: Sequence[tuple[int, bytes]], source: str) -> None:
+        started = time.thread_time()
         built = build_exact(lines, self.declared, source)
+        out.add_route("exact", len(built.lines), time.thread_time() - started)
         out.bad.extend(BadLine(n, raw, err) for n, raw, err in built.bad)
         out.exact.extend(built.exact)
         out.drift.extend(built.drift)
@@ -844,4 +917,4 @@ class ChunkParser:
         self._pieces(out, lines[mid:], source, hint)
 
 
-__all__ = ["BadLine", "ChunkParser", "LineError", "ParsedChunk", "Piece", "count_lines"]
+__all__ = ["ROUTES", "BadLine", "ChunkParser", "LineError", "ParsedChunk", "Piece", "count_lines"]
