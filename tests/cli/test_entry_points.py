@@ -78,7 +78,24 @@ def test_a_real_install_without_the_extra(tmp_path: Path) -> None:
     subprocess.run([uv, "venv", "--quiet", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     subprocess.run(
-        [uv, "pip", "install", "--quiet", "--python", str(python), str(CLI)],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(python),
+            # uv keys its cache of a local folder's build on pyproject.toml alone: without a
+            # refresh, a component built earlier with the same version would be reused.
+            *[
+                arg
+                for dist in ("common", "converter", "workflow", "manifest-builder")
+                for arg in ("--refresh-package", f"ndjson-parquet-{dist}")
+            ],
+            "--refresh-package",
+            "ndjson-parquet",
+            str(CLI),
+        ],
         check=True,
         timeout=600,
     )
