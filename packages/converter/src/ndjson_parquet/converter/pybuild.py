@@ -186,8 +186,10 @@ def _infer(value: Any, unifier: _Unifier, path: str, depth: int = 0) -> pa.Field
     return pa.field("v", pa.struct(kids))
 
 
-def _convert(value: Any, f: pa.Field) -> Any:
-    """A Python value ready for `pa.array` of `f`'s type; LineError if it does not fit."""
+def _convert(value: Any, f: pa.Field, path: str | None = None) -> Any:
+    """A Python value ready for `pa.array` of `f`'s type; LineError if it does not fit, naming
+    the column (`path`: its place in the row, `a.b[]`), the value's kind and the column's type."""
+    path = path or f.name
     if value is None:
         return None
     t = f.type
@@ -195,16 +197,16 @@ def _convert(value: Any, f: pa.Field) -> Any:
         return _dump(value)
     if pa.types.is_struct(t):
         if not isinstance(value, dict):
-            raise LineError(f"{f.name}: {_json_kind(value)} does not fit {t}")
+            raise LineError(f"{path}: {_kind(value)} does not fit the column's type {t}")
         names = {c.name for c in t}
         extra = set(value) - names
         if extra:
-            raise LineError(f"{f.name}: fields {sorted(extra)} not in the schema")
-        return {c.name: _convert(value.get(c.name), c) for c in t}
+            raise LineError(f"{path}: fields {sorted(extra)} not in the schema")
+        return {c.name: _convert(value.get(c.name), c, f"{path}.{c.name}") for c in t}
     if pa.types.is_list(t):
         if not isinstance(value, list):
-            raise LineError(f"{f.name}: {_json_kind(value)} does not fit {t}")
-        return [_convert(v, t.value_field) for v in value]
+            raise LineError(f"{path}: {_kind(value)} does not fit the column's type {t}")
+        return [_convert(v, t.value_field, f"{path}[]") for v in value]
     if pa.types.is_boolean(t):
         if isinstance(value, bool):
             return value
@@ -239,7 +241,18 @@ def _convert(value: Any, f: pa.Field) -> Any:
     shown = _dump(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    raise LineError(f"{f.name}: value {shown} does not fit the type {t}")
+    raise LineError(f"{path}: {_kind(value)} {shown} does not fit the column's type {t}")
+
+
+def _kind(value: Any) -> str:
+    """The JSON kind of a value as an error names it: an integer and a float differ here."""
+    if isinstance(value, int) and not isinstance(value, bool | RawJson):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, ExactNumber):
+        return "number beyond int64 and float64"
+    return "object" if isinstance(value, dict) else _json_kind(value)
 
 
 def fieldless(rows: int) -> pa.Table:
