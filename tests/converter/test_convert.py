@@ -313,3 +313,24 @@ def test_the_summary_counts_the_rows_of_each_parsing_route(tmp_path: Path) -> No
     assert lines["exact"] >= 1  # 1e400, at least
     assert sum(lines.values()) == summary.rows_written == 401
     assert all(r["cpu_seconds"] >= 0 for r in routes.values())
+
+
+def test_a_misfit_names_the_column_path_the_value_kind_and_the_column_type(run: Run) -> None:
+    """A declared schema (a table's, for instance) rejects a value with an error that says where
+    it is and both types, so an operator knows what to widen before a replay."""
+    declared = pa.schema(
+        [pa.field("id", pa.int64()), pa.field("u", pa.struct([pa.field("a", pa.int64())]))]
+    )
+    lines = [
+        b'{"id":1,"u":{"a":2}}',
+        b'{"id":"x","u":{"a":1}}',
+        b'{"id":3,"u":{"a":1.5}}',
+        b'{"id":18446744073709551616,"u":{"a":1}}',
+    ]
+    summary, rows = run(b"\n".join(lines) + b"\n", schema=declared)
+    assert [r["id"] for r in rows] == [1]
+    records = [json.loads(x) for x in Path(summary.quarantine_files[0]).read_text().splitlines()]
+    errors = {r["line"]: r["error"] for r in records}
+    assert errors[2].startswith("id: string ") and errors[2].endswith("type int64")
+    assert errors[3].startswith("u.a: float 1.5 ") and errors[3].endswith("type int64")
+    assert errors[4].startswith("id: number beyond int64")
