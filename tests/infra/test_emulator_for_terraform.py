@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from ndjson_parquet.cli.emulator import moto_fixes
+from ndjson_parquet.cli.emulator import moto_fixes, terraform_fixes
 from ndjson_parquet.cli.local.server import Emulator
 
 REGION = "us-east-1"
@@ -58,7 +58,7 @@ def _queue_with_redrive_allow_policy() -> dict[str, str]:
 
 
 def test_moto_still_drops_redrive_allow_policy(without_fixes: None) -> None:
-    assert moto_fixes.redrive_allow_policy_dropped()
+    assert terraform_fixes.redrive_allow_policy_dropped()
     assert "RedriveAllowPolicy" not in _queue_with_redrive_allow_policy()
 
 
@@ -72,7 +72,7 @@ def test_queue_attributes_include_redrive_allow_policy(with_fixes: None) -> None
 
 def test_moto_still_lacks_the_step_functions_actions_terraform_calls(without_fixes: None) -> None:
     sfn = _client("stepfunctions")
-    assert moto_fixes.missing_sfn_actions() == [
+    assert terraform_fixes.missing_sfn_actions() == [
         "validate_state_machine_definition",
         "list_state_machine_versions",
     ]
