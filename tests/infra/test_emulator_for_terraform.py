@@ -169,6 +169,36 @@ def test_queue_messages_wait_for_the_poller(with_fixes: None) -> None:
     assert _first_receive_count_after_send_with_mapping() == "1"
 
 
+def _empty_a_suspended_bucket() -> list[dict[str, Any]]:
+    """What the AWS provider does for force_destroy after destroying the bucket's versioning:
+    delete every version and delete marker by VersionId; return what is left."""
+    s3 = _client("s3")
+    s3.create_bucket(Bucket="versions")
+    s3.put_bucket_versioning(Bucket="versions", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="versions", Key="k", Body=b"x")
+    s3.delete_object(Bucket="versions", Key="k")  # a delete marker over the version
+    s3.put_bucket_versioning(Bucket="versions", VersioningConfiguration={"Status": "Suspended"})
+    listed = s3.list_object_versions(Bucket="versions")
+    entries = listed.get("Versions", []) + listed.get("DeleteMarkers", [])
+    assert len(entries) == 2
+    objects = [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in entries]
+    s3.delete_objects(Bucket="versions", Delete={"Objects": objects})
+    left = s3.list_object_versions(Bucket="versions")
+    return list(left.get("Versions", []) + left.get("DeleteMarkers", []))
+
+
+def test_moto_still_fails_deleting_versions_of_a_suspended_bucket(without_fixes: None) -> None:
+    assert terraform_fixes.delete_marker_dispose_missing()
+    with pytest.raises(Exception, match="dispose"):
+        _empty_a_suspended_bucket()
+
+
+def test_a_suspended_bucket_with_delete_markers_can_be_emptied(with_fixes: None) -> None:
+    assert _empty_a_suspended_bucket() == []
+    _client("s3").delete_bucket(Bucket="versions")
+    assert _client("s3").list_buckets()["Buckets"] == []
+
+
 def test_emulator_serves_https_with_a_certificate_clients_can_verify() -> None:
     with Emulator(tls=True) as emulator:
         assert emulator.endpoint_url.startswith("https://127.0.0.1:")

@@ -165,3 +165,28 @@ def test_remaining_resources_lists_what_a_destroy_left_and_ignores_aws_managed_k
         ]
         aws.client("kms").schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
         assert f"kms key {key}" not in terraform.remaining_resources(aws)
+
+
+def test_a_destroy_that_does_not_finish_fails_naming_what_was_left(tmp_path: Path) -> None:
+    # A stand-in terraform whose destroy deletes one resource and then waits on another forever,
+    # as the AWS provider does on a deletion the service never confirms.
+    infra = tmp_path / "infra"
+    (infra / terraform.LOCAL_ENV).mkdir(parents=True)
+    binary = tmp_path / "terraform"
+    binary.write_text(
+        "#!/bin/sh\n"
+        "echo 'module.a.aws_sqs_queue.q: Still destroying... [id=q, 10s elapsed]'\n"
+        "echo 'module.a.aws_s3_bucket.b: Still destroying... [id=b, 10s elapsed]'\n"
+        "echo 'module.a.aws_sqs_queue.q: Destruction complete after 11s'\n"
+        "exec sleep 600\n"
+    )
+    binary.chmod(0o755)
+    local = terraform.LocalTerraform(
+        terraform.TerraformSetup(str(binary), infra, None), tmp_path / "work"
+    )
+    with pytest.raises(terraform.TerraformTimedOut) as raised:
+        local.destroy(timeout=1)
+    assert raised.value.pending == ["module.a.aws_s3_bucket.b"]
+    assert str(raised.value) == (
+        "terraform destroy did not finish within 1 s; still on: module.a.aws_s3_bucket.b"
+    )

@@ -14,6 +14,13 @@ c. moto's bucket policies ignore `Bool` conditions, so a statement that denies r
 d. moto delivers an SQS queue's messages to a Lambda event source mapping inside SendMessage,
    in a container; on AWS, Lambda polls. The mapping is kept (its settings are what the local
    runtime's poller reads) but moto's inline delivery is detached from the queue.
+e. In a bucket whose versioning is Suspended (the provider suspends it when it destroys
+   `aws_s3_bucket_versioning`, before it empties the bucket for `force_destroy`), moto's
+   DeleteObject(s) ignores VersionId and drops every version of the key, calling `dispose()`
+   on each; delete markers have none, so the request fails with HTTP 500 and the provider
+   retries the bucket's deletion forever. Delete markers get a `dispose()` that does nothing
+   (they hold no data). moto still drops all versions of the key at once there, where AWS
+   drops the one version: emptying a bucket ends the same.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from ndjson_parquet.cli.emulator.shape import MotoShapeError
 
 _REDRIVE_ALLOW_POLICY: Final = "RedriveAllowPolicy"
 _CREATE_MAPPING: Final = "create_event_source_mapping"
+_DISPOSE: Final = "dispose"
 _original_create_mapping: Callable[..., Any] | None = None
 
 
@@ -226,12 +234,43 @@ def _revert_inline_delivery_fix() -> None:
         _original_create_mapping = None
 
 
+def _delete_marker_class() -> type[Any]:
+    from moto.s3.models import FakeDeleteMarker
+
+    return FakeDeleteMarker
+
+
+def delete_marker_dispose_missing() -> bool:
+    """Whether moto's delete markers still lack the dispose() that deleting a key calls."""
+    return not callable(getattr(_delete_marker_class(), _DISPOSE, None))
+
+
+def _apply_delete_marker_fix() -> None:
+    marker_cls = _delete_marker_class()
+    if not delete_marker_dispose_missing():
+        return
+
+    def dispose(self: Any, garbage: bool = False) -> None:
+        """A delete marker holds no data: nothing to release."""
+
+    setattr(marker_cls, _DISPOSE, dispose)
+    setattr(marker_cls, _MARK, True)
+
+
+def _revert_delete_marker_fix() -> None:
+    marker_cls = _delete_marker_class()
+    if marker_cls.__dict__.get(_MARK):
+        delattr(marker_cls, _DISPOSE)
+        delattr(marker_cls, _MARK)
+
+
 def apply() -> None:
     """Install these workarounds (idempotent; the caller holds moto_fixes' lock)."""
     _apply_redrive_allow_policy_fix()
     _apply_sfn_actions_fix()
     _apply_secure_transport_fix()
     _apply_inline_delivery_fix()
+    _apply_delete_marker_fix()
 
 
 def revert() -> None:
@@ -240,3 +279,4 @@ def revert() -> None:
     _revert_sfn_actions_fix()
     _revert_secure_transport_fix()
     _revert_inline_delivery_fix()
+    _revert_delete_marker_fix()

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -31,6 +33,10 @@ INFRA_DIR_ENV = "NDJSON_PARQUET_INFRA_DIR"
 LOCAL_ENV = Path("envs") / "local"
 REGISTRY = ("registry.terraform.io", 443)
 PROVIDER = "registry.terraform.io/hashicorp/aws"
+DESTROY_TIMEOUT_SECONDS = 300.0
+# Terraform's progress lines: `<address>: Still destroying... [id=…]`, `<address>: Destruction
+# complete after 1s`.
+_PROGRESS = re.compile(r"^(\S+): (Still destroying|Destruction complete)", re.MULTILINE)
 
 
 class TerraformUnavailable(RuntimeError):
@@ -42,6 +48,30 @@ class TerraformFailed(RuntimeError):
 
     def __init__(self, command: str, output: str) -> None:
         super().__init__(f"terraform {command} failed:\n{output[-4000:]}")
+
+
+class TerraformTimedOut(TerraformFailed):
+    """A terraform command did not finish in time; `pending` are the resources it was still on."""
+
+    def __init__(self, command: str, seconds: float, output: str) -> None:
+        self.pending = still_in_progress(output)
+        RuntimeError.__init__(
+            self,
+            f"terraform {command} did not finish within {seconds:.0f} s; still on: "
+            + (", ".join(self.pending) or "no resource reported (see its output above)"),
+        )
+        self.output = output
+
+
+def still_in_progress(output: str) -> list[str]:
+    """Addresses terraform reported as being destroyed and never as destroyed, in order."""
+    pending: dict[str, None] = {}
+    for address, progress in _PROGRESS.findall(output):
+        if progress == "Destruction complete":
+            pending.pop(address, None)
+        else:
+            pending[address] = None
+    return list(pending)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,21 +178,31 @@ class LocalTerraform:
         }
 
     def run(self, *args: str, timeout: float = 900) -> str:
-        """Run `terraform <args>` in the environment's folder; raise TerraformFailed on failure."""
+        """Run `terraform <args>` in the environment's folder; raise TerraformFailed on failure,
+        TerraformTimedOut when it is still running after `timeout` seconds."""
         started = time.monotonic()
-        result = subprocess.run(
+        # Its own process group: on timeout the provider plugins go too, and with them the
+        # output pipes they hold open.
+        process = subprocess.Popen(
             [self.setup.binary, *args, "-no-color"],
             cwd=self.env_dir,
             env=self._environment(),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
-        self.timings.seconds[args[0]] = time.monotonic() - started
-        if result.returncode != 0:
-            raise TerraformFailed(args[0], result.stdout + result.stderr)
-        return result.stdout
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            raise TerraformTimedOut(args[0], timeout, stdout + stderr) from None
+        finally:
+            self.timings.seconds[args[0]] = time.monotonic() - started
+        if process.returncode != 0:
+            raise TerraformFailed(args[0], stdout + stderr)
+        return stdout
 
     def apply(
         self,
@@ -208,9 +248,17 @@ class LocalTerraform:
             pending.extend(module.get("child_modules", []))
         return found
 
-    def destroy(self) -> None:
+    def destroy(self, timeout: float = DESTROY_TIMEOUT_SECONDS) -> None:
+        """Remove what apply created; TerraformTimedOut names what is left after `timeout` s."""
         # The state is this run's own and current: no refresh (reading every resource again).
-        self.run("destroy", "-auto-approve", "-input=false", "-refresh=false", "-parallelism=30")
+        self.run(
+            "destroy",
+            "-auto-approve",
+            "-input=false",
+            "-refresh=false",
+            "-parallelism=30",
+            timeout=timeout,
+        )
         self.applied = False
 
 
