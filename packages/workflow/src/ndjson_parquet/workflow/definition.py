@@ -203,28 +203,19 @@ def _manifest_not_claimable() -> dict[str, Any]:
     }
 
 
-def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
+def _completed(
+    settings: WorkflowSettings, comment: str, sets: dict[str, str], values: dict[str, Any]
+) -> dict[str, Any]:
+    """Mark the manifest completed with what the compute reported; clear a redriven error."""
     return {
         "Type": "Task",
-        "Comment": "Record the job run id and its execution time; clear a redriven error.",
+        "Comment": comment,
         "Resource": Resource.DYNAMODB_UPDATE_ITEM,
         "Parameters": _update_item(
             settings,
             Status.COMPLETED,
-            sets={
-                ManifestAttr.COMPLETED_AT: ":now",
-                ManifestAttr.GLUE_JOB_RUN_ID: ":run_id",
-                ManifestAttr.GLUE_EXECUTION_SECONDS: ":execution_seconds",
-                ManifestAttr.COMPUTE: ":compute",
-            },
-            values={
-                ":compute": {"S": "glue"},
-                ":run_id": {"S.$": f"{GLUE_RESULT_PATH}.Id"},
-                # A number attribute takes its value as a string.
-                ":execution_seconds": {
-                    "N.$": f"States.Format('{{}}', {GLUE_RESULT_PATH}.ExecutionTime)"
-                },
-            },
+            sets={ManifestAttr.COMPLETED_AT: ":now", **sets},
+            values=values,
             remove=(ManifestAttr.ERROR, ManifestAttr.CAUSE),
         ),
         "ResultPath": None,
@@ -242,41 +233,41 @@ def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
     }
 
 
+def _update_status_completed(settings: WorkflowSettings) -> dict[str, Any]:
+    return _completed(
+        settings,
+        "Record the job run id and its execution time; clear a redriven error.",
+        sets={
+            ManifestAttr.GLUE_JOB_RUN_ID: ":run_id",
+            ManifestAttr.GLUE_EXECUTION_SECONDS: ":execution_seconds",
+            ManifestAttr.COMPUTE: ":compute",
+        },
+        values={
+            ":compute": {"S": "glue"},
+            ":run_id": {"S.$": f"{GLUE_RESULT_PATH}.Id"},
+            # A number attribute takes its value as a string.
+            ":execution_seconds": {
+                "N.$": f"States.Format('{{}}', {GLUE_RESULT_PATH}.ExecutionTime)"
+            },
+        },
+    )
+
+
 def _update_status_completed_in_lambda(settings: WorkflowSettings) -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Comment": "Record the Lambda request id and the conversion's seconds; clear a redriven "
-        "error.",
-        "Resource": Resource.DYNAMODB_UPDATE_ITEM,
-        "Parameters": _update_item(
-            settings,
-            Status.COMPLETED,
-            sets={
-                ManifestAttr.COMPLETED_AT: ":now",
-                ManifestAttr.COMPUTE: ":compute",
-                ManifestAttr.LAMBDA_REQUEST_ID: ":request_id",
-                ManifestAttr.LAMBDA_EXECUTION_SECONDS: ":execution_seconds",
-            },
-            values={
-                ":compute": {"S": "lambda"},
-                ":request_id": {"S.$": f"States.Format('{{}}', {LAMBDA_RESULT_PATH}.RequestId)"},
-                ":execution_seconds": {
-                    "N.$": f"States.Format('{{}}', {LAMBDA_RESULT_PATH}.Seconds)"
-                },
-            },
-            remove=(ManifestAttr.ERROR, ManifestAttr.CAUSE),
-        ),
-        "ResultPath": None,
-        "Retry": service_retry(settings),
-        "Catch": [
-            {
-                "ErrorEquals": [ErrorName.ALL],
-                "ResultPath": ERROR_RESULT_PATH,
-                "Next": StateName.UPDATE_STATUS_FAILED,
-            }
-        ],
-        "Next": StateName.RELEASE_SLOT,
-    }
+    return _completed(
+        settings,
+        "Record the Lambda request id and the conversion's seconds; clear a redriven error.",
+        sets={
+            ManifestAttr.COMPUTE: ":compute",
+            ManifestAttr.LAMBDA_REQUEST_ID: ":request_id",
+            ManifestAttr.LAMBDA_EXECUTION_SECONDS: ":execution_seconds",
+        },
+        values={
+            ":compute": {"S": "lambda"},
+            ":request_id": {"S.$": f"States.Format('{{}}', {LAMBDA_RESULT_PATH}.RequestId)"},
+            ":execution_seconds": {"N.$": f"States.Format('{{}}', {LAMBDA_RESULT_PATH}.Seconds)"},
+        },
+    )
 
 
 def _fall_back_to_glue(settings: WorkflowSettings) -> dict[str, Any]:
