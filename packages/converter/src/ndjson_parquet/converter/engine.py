@@ -41,6 +41,7 @@ from ndjson_parquet.converter.partition import (
     partition_folder,
     split_by_partition,
 )
+from ndjson_parquet.converter.sampling import SampleSettings, sample_schema
 from ndjson_parquet.converter.schema import (
     Drift,
     Origin,
@@ -163,6 +164,8 @@ class _Run:
         )
         self.digest = None if (options.run_id or manifest) else hashlib.sha256()
         self._final: pa.Schema | None = None
+        # What a sample of the inputs shows the schema will become (see `sampling`).
+        self.expected: pa.Schema | None = None
         self.fieldless: list[tuple[Source, Piece]] = []
         self._final_for: pa.Schema | None = None
 
@@ -175,6 +178,13 @@ class _Run:
 
     def run(self) -> None:
         bytes_total = sum(s.size or 0 for s in self.sources)
+        self.expected = sample_schema(
+            self.sources,
+            self.parser.declared,
+            SampleSettings(
+                window_bytes=self.options.sample_bytes, block_bytes=self.parser.block_size
+            ),
+        )
         # Two chunks are parsed at once: pyarrow's reader releases the GIL but has serial
         # phases, which the other parse fills. Results are used in input order; a chunk parsed
         # with the schema of one chunk ago is fine (the hint only saves work). Chunks flow on
@@ -319,9 +329,12 @@ class _Run:
             self._add_drift([_locate(d, piece) for d in drift])
         self.schema = schema
         if schema is not self._final_for or self._final is None:
-            # Parts are written with the schema as it would be final now, so that in the
-            # common case (no later change) no part needs rewriting.
-            self._final, _ = finalize_schema(schema)
+            # Parts are written with the schema as it would be final now, widened by what the
+            # sample expects, so that in the common case no part needs rewriting.
+            target = schema
+            if self.expected is not None:
+                target, _ = unify_into(schema, self.expected, origin, record_additions=False)
+            self._final, _ = finalize_schema(target)
             self._final_for = schema
 
     def _put(self, source: Source, table: pa.Table, schema: pa.Schema, lines: np.ndarray) -> None:

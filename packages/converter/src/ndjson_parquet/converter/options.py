@@ -36,6 +36,9 @@ class ConvertOptions:
     # Tuning: bytes of NDJSON parsed at once, and the JSON reader's block size.
     chunk_bytes: int = 16 * MiB
     block_bytes: int = 4 * MiB
+    # Tuning: bytes read up front from the start of up to 32 inputs spread over the list, so
+    # that schema changes between files are known before rows are encoded; 0 turns it off.
+    sample_bytes: int = 1 * MiB
 
     def __post_init__(self) -> None:
         if self.compression not in ("zstd", "snappy"):
@@ -51,6 +54,7 @@ class ConvertOptions:
                 self.block_bytes,
             )
             <= 0
+            or self.sample_bytes < 0
         ):
             raise ValueError("sizes must be positive")
 
