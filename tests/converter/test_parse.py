@@ -110,7 +110,7 @@ def test_nested_and_list_conflicts_are_grouped_without_losing_rows() -> None:
 
 
 def test_group_chunk_splits_by_kind_and_skips_empty_lines() -> None:
-    from ndjson_parquet.converter.parse import group_chunk
+    from ndjson_parquet.converter.grouping import group_chunk
 
     data = b'{"a":1}\r\n\n{"a":"x"}\n{"b":2}\n{"a":  true}\n{"a":3}'
     grouped = group_chunk(data, ["/a"])
@@ -141,7 +141,7 @@ def test_chunks_after_a_conflict_are_grouped_and_still_lose_nothing() -> None:
 
 
 def test_group_chunk_reads_kinds_with_space_around_the_colon_and_ignores_values() -> None:
-    from ndjson_parquet.converter.parse import group_chunk
+    from ndjson_parquet.converter.grouping import group_chunk
 
     # `"a"` as a string value is not the key; white space may precede the ':' too.
     data = b'{"a":1}\n{"a" : [1]}\n{"b":"a"}\n{"a"\t:{"c":1}}\n{"a":2}\n'

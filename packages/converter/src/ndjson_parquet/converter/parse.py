@@ -7,7 +7,6 @@ timestamps and change the text). Only if that fails are lines looked at one by o
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,9 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pj
 
+from ndjson_parquet.converter.grouping import (
+    LazyLines,
+    group_by_kind,
+    group_chunk,
+    group_lines,
+)
 from ndjson_parquet.converter.nesting import (
     MAX_COLUMN_DEPTH,
     SCAN_LINE_BYTES,
@@ -31,15 +34,15 @@ from ndjson_parquet.converter.pybuild import (
     parse_line,
     per_line,
 )
-from ndjson_parquet.converter.schema import (
-    MAX_EXACT_FLOAT_INT,
-    NULL_ONLY_KEY,
-    TRUE,
-    WIDE_INT_KEY,
-    Drift,
-    is_json_text,
-    with_flag,
+from ndjson_parquet.converter.reader import (
+    CONFLICT,
+    checked_utf8,
+    exact_path_rows,
+    marked_schema,
+    read_arrow,
+    without_path,
 )
+from ndjson_parquet.converter.schema import Drift
 
 _WS = b" \t\r"
 _PROBE_BYTES = 1 << 20
@@ -90,511 +93,6 @@ def count_lines(data: bytes | bytearray) -> int:
     if not data:
         return 0
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-
-
-def _is_unreadable_hint(f: pa.Field) -> bool:
-    meta = f.metadata or {}
-    return (
-        pa.types.is_null(f.type)
-        or is_json_text(f)
-        or meta.get(NULL_ONLY_KEY) == TRUE
-        or (pa.types.is_struct(f.type) and f.type.num_fields == 0)
-    )
-
-
-def _explicit_field(f: pa.Field) -> pa.Field | None:
-    """The field as an explicit reader type, or None to let the reader infer it."""
-    if _is_unreadable_hint(f):
-        return None
-    t = f.type
-    if pa.types.is_struct(t):
-        kids = [k for k in (_explicit_field(c) for c in t) if k is not None]
-        if not kids:
-            return None
-        return pa.field(f.name, pa.struct(kids))
-    if pa.types.is_list(t):
-        item = _explicit_field(t.value_field)
-        return None if item is None else pa.field(f.name, pa.list_(item))
-    return pa.field(f.name, t)
-
-
-def _explicit_schema(hint: pa.Schema | None) -> pa.Schema | None:
-    if hint is None:
-        return None
-    fields = [k for k in (_explicit_field(f) for f in hint) if k is not None]
-    return pa.schema(fields) if fields else None
-
-
-def _has_timestamp(t: pa.DataType) -> bool:
-    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
-        return True
-    if pa.types.is_struct(t):
-        return any(_has_timestamp(c.type) for c in t)
-    if pa.types.is_list(t):
-        return _has_timestamp(t.value_type)
-    return False
-
-
-def _untimestamp(f: pa.Field, keep: pa.Field | None) -> pa.Field | None:
-    """Inferred timestamps back to strings, except where `keep` (declared) says timestamp."""
-    t = f.type
-    if pa.types.is_null(t):
-        return None
-    if keep is not None and keep.type.equals(t):
-        return pa.field(f.name, t)
-    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
-        return pa.field(f.name, pa.string())
-    if pa.types.is_struct(t):
-        keep_kids = (
-            {c.name: c for c in keep.type}
-            if keep is not None and pa.types.is_struct(keep.type)
-            else {}
-        )
-        kids = [k for k in (_untimestamp(c, keep_kids.get(c.name)) for c in t) if k is not None]
-        return pa.field(f.name, pa.struct(kids)) if kids else None
-    if pa.types.is_list(t):
-        keep_item = (
-            keep.type.value_field if keep is not None and pa.types.is_list(keep.type) else None
-        )
-        item = _untimestamp(t.value_field, keep_item)
-        return None if item is None else pa.field(f.name, pa.list_(item))
-    return pa.field(f.name, t)
-
-
-def read_arrow(
-    data: bytes | bytearray,
-    hint: pa.Schema | None,
-    block_size: int,
-    fallback: pa.Schema | None = None,
-) -> pa.Table:
-    """pyarrow's reader with `hint` explicit and ISO-8601 text kept as text; raises ArrowInvalid.
-
-    When a column's kind differs from `hint` ("Column(/a) changed from number to string"),
-    the data is read again with the rest of `hint`, until the error is a conflict inside the
-    data itself. When the data does not fit `hint` otherwise (or a `fallback`, the declared
-    schema, is given), it is read again with only `fallback` explicit, so that a type conflict
-    is reported with its column.
-    """
-    dropped: set[str] = set()
-    while True:
-        try:
-            return _read_arrow(data, hint, block_size)
-        except pa.ArrowInvalid as exc:
-            if hint is None or hint is fallback:
-                raise
-            conflict = _CONFLICT.search(str(exc)) if fallback is None else None
-            if conflict is None:
-                break
-            path = conflict.group(1)
-            if path in dropped:
-                raise  # the data conflicts with itself there, not with the hint
-            # Only this column's hint is wrong (its kind changed): the rest still holds, and
-            # reading without it at all would infer (and read twice for) timestamps.
-            dropped.add(path)
-            hint = without_path(hint, path)
-    return _read_arrow(data, fallback, block_size)
-
-
-def without_path(schema: pa.Schema, path: str) -> pa.Schema:
-    """`schema` without the field at a reader column path ("/a/b", "/a/[]/b")."""
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/")]
-
-    def drop(f: pa.Field, rest: list[str]) -> pa.Field | None:
-        if not rest:
-            return None
-        t = f.type
-        if rest[0] == "[]" and pa.types.is_list(t):
-            item = drop(t.value_field, rest[1:])
-            return None if item is None else f.with_type(pa.list_(item))
-        if pa.types.is_struct(t):
-            picked = (drop(c, rest[1:]) if c.name == rest[0] else c for c in t)
-            kids = [k for k in picked if k is not None]
-            return f.with_type(pa.struct(kids)) if kids else None
-        return f
-
-    fields = [drop(f, parts[1:]) if f.name == parts[0] else f for f in schema]
-    return pa.schema([f for f in fields if f is not None], schema.metadata)
-
-
-def _read_arrow(data: bytes | bytearray, hint: pa.Schema | None, block_size: int) -> pa.Table:
-    explicit = _explicit_schema(hint)
-    # One thread per read: the engine parses two chunks at once, and pyarrow's own threads
-    # on top of that cost more CPU (measured) for no gain on two cores.
-    read_options = pj.ReadOptions(block_size=block_size, use_threads=False)
-    for _ in range(4):
-        parse = pj.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
-        table = pj.read_json(pa.BufferReader(data), read_options=read_options, parse_options=parse)
-        # Columns nested deeper than the limit are read again exactly (`exact_path_rows`).
-        if not any(
-            _has_timestamp(t) for t in table.schema.types if type_depth(t) <= MAX_COLUMN_DEPTH
-        ):
-            return table
-        keep = {f.name: f for f in (explicit or [])}
-        fields = [
-            _untimestamp(f, keep.get(f.name))
-            for f in table.schema
-            if type_depth(f.type) <= MAX_COLUMN_DEPTH
-        ]
-        new = pa.schema([f for f in fields if f is not None])
-        if explicit is not None and new.equals(explicit):
-            return table  # only declared timestamps left
-        explicit = new
-    raise pa.ArrowInvalid("timestamp inference did not settle")  # pragma: no cover
-
-
-# --- exactness ----------------------------------------------------------------------------------
-
-
-def _rounded_rows(array: pa.Array) -> np.ndarray | None:
-    """Rows holding an integral double beyond ±2^53 (maybe a rounded integer literal), or
-    NaN/±Infinity (pyarrow's reader accepts them; they are not JSON)."""
-    t = array.type
-    if pa.types.is_floating(t):
-        if len(array) == array.null_count:
-            return None
-        mm = pc.min_max(array).as_py()
-        # min_max skips NaN; a sum is NaN if any value is (or ±inf).
-        total = pc.sum(array).as_py()
-        if max(abs(mm["min"]), abs(mm["max"])) < MAX_EXACT_FLOAT_INT and np.isfinite(total):
-            return None
-        values = array.to_numpy(zero_copy_only=False)
-        finite = np.isfinite(values)
-        big = np.abs(values) >= MAX_EXACT_FLOAT_INT
-        if not big.any() and finite.all():
-            return None
-        with np.errstate(invalid="ignore"):
-            mask = (big & finite & (np.floor(values) == values)) | ~finite
-        if array.null_count:
-            mask &= array.is_valid().to_numpy(zero_copy_only=False)
-        return mask if mask.any() else None
-    if pa.types.is_struct(t):
-        out: np.ndarray | None = None
-        for child in array.flatten():
-            m = _rounded_rows(child)
-            if m is not None:
-                out = m if out is None else out | m
-        return out
-    if pa.types.is_list(t):
-        m = _rounded_rows(array.flatten())
-        if m is None:
-            return None
-        parents = pc.list_parent_indices(array).to_numpy()
-        rows = np.zeros(len(array), dtype=bool)
-        rows[parents[m]] = True
-        return rows
-    return None
-
-
-def exact_path_rows(table: pa.Table) -> np.ndarray | None:
-    """Rows the reader may have changed (rounded integers, NaN/±Infinity) or that hold values
-    nested deeper than `MAX_COLUMN_DEPTH`: they are read again by the exact path."""
-    out: np.ndarray | None = None
-    for f, col in zip(table.schema, table.columns, strict=True):
-        if type_depth(f.type) > MAX_COLUMN_DEPTH:
-            m = col.is_valid().to_numpy(zero_copy_only=False)
-        else:
-            m = (
-                _rounded_rows(col.combine_chunks())
-                if col.num_chunks != 1
-                else _rounded_rows(col.chunk(0))
-            )
-        if m is not None:
-            out = m if out is None else out | m
-    return out
-
-
-def _mark_wide(array: pa.Array, f: pa.Field) -> pa.Field:
-    """`f` flagged where int64 values go beyond ±2^53 (nested too)."""
-    t = f.type
-    if pa.types.is_integer(t):
-        if len(array) and array.null_count < len(array):
-            mm = pc.min_max(array).as_py()
-            if max(abs(mm["min"]), abs(mm["max"])) > MAX_EXACT_FLOAT_INT:
-                return with_flag(f, WIDE_INT_KEY)
-        return f
-    if pa.types.is_struct(t):
-        kids = [_mark_wide(c, k) for c, k in zip(array.flatten(), t, strict=True)]
-        return (
-            f
-            if all(a is b for a, b in zip(kids, t, strict=True))
-            else pa.field(f.name, pa.struct(kids), f.nullable, f.metadata)
-        )
-    if pa.types.is_list(t):
-        item = _mark_wide(array.flatten(), t.value_field)
-        return (
-            f if item is t.value_field else pa.field(f.name, pa.list_(item), f.nullable, f.metadata)
-        )
-    return f
-
-
-def _has_int(t: pa.DataType) -> bool:
-    if pa.types.is_integer(t):
-        return True
-    if pa.types.is_struct(t):
-        return any(_has_int(c.type) for c in t)
-    if pa.types.is_list(t):
-        return _has_int(t.value_type)
-    return False
-
-
-def marked_schema(table: pa.Table) -> pa.Schema:
-    fields = []
-    for f, col in zip(table.schema, table.columns, strict=True):
-        if _has_int(f.type):
-            for chunk in col.chunks:
-                f = _mark_wide(chunk, f)
-        fields.append(f)
-    return pa.schema(fields)
-
-
-def _checked_utf8(table: pa.Table, data: bytes | bytearray | None = None) -> pa.Table:
-    """The table, or ArrowInvalid: pyarrow's reader does not validate UTF-8 in names or strings,
-    and can build malformed arrays (list offsets beyond their values) from valid JSON.
-
-    When the bytes read (`data`) are all ASCII without a backslash, every text came from them
-    as is (no escapes to decode): no text can be invalid, so only the cheap structural checks
-    run, not the scan of every string.
-    """
-    full = data is None or not data.isascii() or data.find(b"\\") >= 0
-    try:
-        table.validate(full=full)
-        if full:
-            for f in table.schema:
-                str(f.type)  # decodes nested field names
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise pa.ArrowInvalid(f"invalid UTF-8: {exc}") from None
-    return table
-
-
-# --- type conflicts inside a chunk ---------------------------------------------------------------
-
-_CONFLICT = re.compile(r"Column\((/[^)]*)\) changed from")
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _kinds_at(value: object, parts: list[str]) -> set[str]:
-    if not parts:
-        return {_kind(value)} - {"null"}
-    head, rest = parts[0], parts[1:]
-    if head == "[]":
-        if not isinstance(value, list):
-            return set()
-        out: set[str] = set()
-        for v in value:
-            out |= _kinds_at(v, rest)
-        return out
-    if not isinstance(value, dict):
-        return set()
-    return _kinds_at(value.get(head), rest)
-
-
-_KIND_OF_FIRST_BYTE = {
-    ord('"'): "string",
-    ord("{"): "object",
-    ord("["): "array",
-    ord("t"): "boolean",
-    ord("f"): "boolean",
-    ord("n"): "",
-    **{c: "number" for c in b"-0123456789"},
-}
-
-
-def _key_pattern(path: str) -> re.Pattern[bytes] | None:
-    """A pattern finding the value's first byte after the path's last key (None for lists)."""
-    parts = path.strip("/").split("/")
-    if "[]" in parts or not parts[-1]:
-        return None
-    key = parts[-1].replace("~1", "/").replace("~0", "~")
-    return re.compile(re.escape(orjson.dumps(key)) + rb"\s*:\s*(.)")
-
-
-def _group_by_kind(lines: list[tuple[int, bytes]], path: str) -> list[list[tuple[int, bytes]]]:
-    """Lines grouped by the JSON kind of the value at a reader column path ("/a/b", "/a/[]/b").
-
-    For object paths the kind is read from the bytes after the key (a heuristic: the same key
-    elsewhere in a line can mislead it, and a wrong group simply fails to read and is split
-    again). For paths into lists each line is parsed; lines mixing kinds inside one list form
-    a group of their own. Lines without a value join the first group.
-    """
-    pattern = _key_pattern(path)
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/")]
-    groups: dict[str, list[tuple[int, bytes]]] = {}
-    empty: list[tuple[int, bytes]] = []
-    for item in lines:
-        if pattern is not None:
-            m = pattern.search(item[1])
-            key = _KIND_OF_FIRST_BYTE.get(m.group(1)[0], "?") if m else ""
-        else:
-            try:
-                kinds = _kinds_at(orjson.loads(item[1]), parts)
-            except orjson.JSONDecodeError:
-                kinds = {"?", "!"}
-            key = "" if not kinds else next(iter(kinds)) if len(kinds) == 1 else "mixed"
-        if not key:
-            empty.append(item)
-        else:
-            groups.setdefault(key, []).append(item)
-    out = list(groups.values())
-    if not out:
-        return [empty]
-    if empty:
-        out[0] = sorted(out[0] + empty)
-    return out
-
-
-_KIND_CODE = np.zeros(256, dtype=np.int64)  # 0: no value (absent or null)
-for _byte, _kind_name in _KIND_OF_FIRST_BYTE.items():
-    _KIND_CODE[_byte] = {"": 0, "string": 1, "number": 2, "boolean": 3, "object": 4, "array": 5}[
-        _kind_name
-    ]
-
-
-class _Lazy(Sequence[bytes]):
-    """The lines of some data, split only if a line is asked for."""
-
-    def __init__(self, data: bytes | bytearray) -> None:
-        self.data = data
-        self._parts: list[bytes] | None = None
-
-    def _split(self) -> list[bytes]:
-        if self._parts is None:
-            self._parts = bytes(self.data).split(b"\n")
-            if self.data.endswith(b"\n"):
-                self._parts.pop()
-        return self._parts
-
-    def __len__(self) -> int:
-        return len(self._split())
-
-    def __getitem__(self, i: int) -> bytes:  # type: ignore[override]
-        return self._split()[i]
-
-
-_IS_SPACE = np.zeros(256, dtype=bool)
-_IS_SPACE[list(b" \t\r")] = True
-
-
-def _value_starts(data: bytes | bytearray, key: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of `"key":` and the first byte of the value after it.
-
-    Splitting at the key is one pass in C; the bytes after each occurrence are looked at with
-    numpy, and in Python only where there is white space around the ':'. An occurrence not
-    followed by ':' is not a key (a string value).
-    """
-    parts = data.split(key)
-    if len(parts) == 1:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint8)
-    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    positions = np.cumsum(lengths[:-1] + len(key)) - len(key)
-    buf = np.frombuffer(data, dtype=np.uint8)
-    last = len(buf) - 1
-    after_key = positions + len(key)
-    colon = buf[np.minimum(after_key, last)]
-    first = buf[np.minimum(after_key + 1, last)]
-    # The common, compact form `"key":v`.
-    simple = (after_key + 1 <= last) & (colon == ord(":")) & ~_IS_SPACE[first]
-    firsts = np.where(simple, first, 0).astype(np.uint8)
-    for i in np.flatnonzero(~simple & ((colon == ord(":")) | _IS_SPACE[colon])).tolist():
-        at = int(after_key[i])
-        head = bytes(data[at : at + 8]).lstrip(b" \t\r")
-        if head[:1] == b":":
-            value = head[1:].lstrip(b" \t\r")
-            if value:
-                firsts[i] = value[0]
-    keep = firsts != 0
-    return positions[keep], firsts[keep]
-
-
-def _path_key(path: str) -> bytes | None:
-    parts = path.strip("/").split("/")
-    if "[]" in parts or not parts[-1]:
-        return None
-    return orjson.dumps(parts[-1].replace("~1", "/").replace("~0", "~"))
-
-
-def group_chunk(
-    data: bytes | bytearray, paths: Sequence[str]
-) -> tuple[list[tuple[bytes | bytearray, np.ndarray]], int] | None:
-    """A chunk's lines grouped by the kinds of the values at object paths, vectorised.
-
-    Returns ([(group bytes, 0-based line indexes)], empty line count), or None when a path goes
-    through a list. The kind is read from the bytes after the path's last key (a heuristic:
-    a group that still conflicts fails to read and is handled line by line). Lines with no
-    value there join the largest group. Empty lines belong to no group.
-    """
-    keys = [_path_key(p) for p in paths]
-    if any(k is None for k in keys) or not data:
-        return None
-    buf = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buf == 10)
-    ends = newlines if data.endswith(b"\n") else np.append(newlines, len(data))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    n = len(ends)
-    label = np.zeros(n, dtype=np.int64)
-    for key in keys:
-        assert key is not None
-        positions, firsts = _value_starts(data, key)
-        code = np.zeros(n, dtype=np.int64)
-        if len(positions):
-            line_of = np.searchsorted(ends, positions)
-            first_lines, first = np.unique(line_of, return_index=True)
-            code[first_lines] = _KIND_CODE[firsts[first]]
-        label = label * 8 + code
-    lengths = ends - starts
-    empty = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 13))
-    empty_count = int(empty.sum())
-    valued = label[~empty & (label != 0)]
-    if valued.size == 0:
-        return [], empty_count
-    kinds, counts = np.unique(valued, return_counts=True)
-    if len(kinds) < 2:
-        return [(data, np.flatnonzero(~empty))], empty_count
-    label[(label == 0) & ~empty] = kinds[np.argmax(counts)]
-    label[empty] = -1
-    # Runs of neighbouring lines with the same label are copied as one slice.
-    change = np.flatnonzero(np.diff(label)) + 1
-    run_first = np.concatenate(([0], change))
-    run_last = np.append(change, n) - 1
-    run_label = label[run_first]
-    byte_start = starts[run_first]
-    byte_end = np.append(starts[1:], len(data))[run_last]
-    groups: list[tuple[bytes | bytearray, np.ndarray]] = []
-    for k in kinds:
-        runs = np.flatnonzero(run_label == k)
-        chunks = [
-            data[s:e]
-            for s, e in zip(byte_start[runs].tolist(), byte_end[runs].tolist(), strict=True)
-        ]
-        groups.append((b"".join(chunks), np.flatnonzero(label == k)))
-    return groups, empty_count
-
-
-def group_lines(
-    lines: list[tuple[int, bytes]], paths: Sequence[str]
-) -> list[list[tuple[int, bytes]]]:
-    """Lines grouped by the kinds of the values at several paths, at most 16 groups."""
-    groups = [lines]
-    for path in paths:
-        nxt: list[list[tuple[int, bytes]]] = []
-        for g in groups:
-            nxt.extend(_group_by_kind(g, path))
-        if len(nxt) > 16:
-            break
-        groups = nxt
-    return groups
 
 
 # --- the chunk parser ---------------------------------------------------------------------------
@@ -686,7 +184,7 @@ class ChunkParser:
         if self.conflicts and self._by_groups(out, data, first_line, source, hint):
             return out
         table, error = self._try_fast(data, hint)
-        conflict = _CONFLICT.search(error) if error is not None else None
+        conflict = CONFLICT.search(error) if error is not None else None
         if conflict is not None:
             # Valid lines whose types differ: group them by the kind of the conflicting value
             # instead of looking at each line; later chunks are grouped up front.
@@ -741,13 +239,13 @@ class ChunkParser:
             numbers = rows + first_line
             table: pa.Table | None
             try:
-                table = _checked_utf8(
+                table = checked_utf8(
                     read_arrow(group_data, group_hint, self.block_size, self.declared), group_data
                 )
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 table = None
             if table is not None and table.num_rows == len(numbers):
-                self._add_checked(out, table, numbers, None, 0, source, hint, _Lazy(group_data))
+                self._add_checked(out, table, numbers, None, 0, source, hint, LazyLines(group_data))
                 continue
             parts = self._split(group_data)
             kept = [(int(n), raw) for n, raw in zip(numbers, parts, strict=True) if raw.strip(_WS)]
@@ -770,7 +268,7 @@ class ChunkParser:
         self, data: bytes | bytearray, hint: pa.Schema | None
     ) -> tuple[pa.Table | None, str | None]:
         try:
-            return _checked_utf8(read_arrow(data, hint, self.block_size, self.declared), data), None
+            return checked_utf8(read_arrow(data, hint, self.block_size, self.declared), data), None
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             return None, str(exc)
 
@@ -893,7 +391,7 @@ class ChunkParser:
         error = known_error
         if error is None:
             try:
-                table = _checked_utf8(
+                table = checked_utf8(
                     read_arrow(b"\n".join(raws), hint, self.block_size, self.declared)
                 )
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -904,10 +402,10 @@ class ChunkParser:
                     self._add_checked(out, table, numbers, None, 0, source, hint, raws)
                     return
                 error = "row count differs"
-        conflict = _CONFLICT.search(error)
+        conflict = CONFLICT.search(error)
         if conflict is not None:
             self._note_conflict(conflict.group(1))
-            groups = _group_by_kind(lines, conflict.group(1))
+            groups = group_by_kind(lines, conflict.group(1))
             if len(groups) > 1:
                 for group in groups:
                     self._pieces(out, group, source, hint)
