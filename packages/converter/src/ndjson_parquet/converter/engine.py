@@ -46,6 +46,7 @@ from ndjson_parquet.converter.schema import (
     Drift,
     Origin,
     finalize_schema,
+    is_json_text,
     same_schema,
     schema_to_json,
     unify_into,
@@ -251,7 +252,9 @@ class _Run:
             self.routes[route]["cpu_seconds"] += cpu
         for bad in parsed.bad:
             self.quarantine.add(source.location, bad)
-        self._add_drift(parsed.drift)
+        # Lines read by the exact path report conflicts among themselves; in a column that
+        # already holds JSON text they change nothing (and would depend on how lines were routed).
+        self._add_drift([d for d in parsed.drift if not _inside_json_text(self.schema, d.column)])
         for path, line, literal in parsed.exact:
             self.exact_values += 1
             if self.exact_values <= _MAX_EXACT_REPORTS:
@@ -376,6 +379,26 @@ class _Run:
 
 def _with_lineage_fields(schema: pa.Schema) -> pa.Schema:
     return pa.schema([*schema, *LINEAGE_FIELDS])
+
+
+def _inside_json_text(schema: pa.Schema | None, column: str) -> bool:
+    """Whether a drift entry's column ("a.b", "a[].b") is, or is inside, a column of `schema`
+    that holds JSON text."""
+    parts = [p for p in re.split(r"(\[\])|\.", column) if p]
+    if schema is None or not parts or parts[0] not in schema.names:
+        return False
+    field = schema.field(parts[0])
+    for part in parts[1:]:
+        if is_json_text(field):
+            return True
+        t = field.type
+        if part == "[]" and pa.types.is_list(t):
+            field = t.value_field
+        elif pa.types.is_struct(t) and t.get_field_index(part) >= 0:
+            field = t.field(part)
+        else:
+            return False
+    return is_json_text(field)
 
 
 def _locate(d: Drift, piece: Piece) -> Drift:

@@ -126,8 +126,8 @@ IS_SPACE = np.zeros(256, dtype=bool)
 IS_SPACE[list(b" \t\r")] = True
 
 
-def value_starts(data: bytes | bytearray, key: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of `"key":` and the first byte of the value after it.
+def value_starts(data: bytes | bytearray, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each `"key":` starts, where the value after it starts, and its first byte.
 
     Splitting at the key is one pass in C; the bytes after each occurrence are looked at with
     numpy, and in Python only where there is white space around the ':'. An occurrence not
@@ -135,26 +135,29 @@ def value_starts(data: bytes | bytearray, key: bytes) -> tuple[np.ndarray, np.nd
     """
     parts = data.split(key)
     if len(parts) == 1:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint8)
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0, dtype=np.uint8)
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    positions = np.cumsum(lengths[:-1] + len(key)) - len(key)
+    after_key = np.cumsum(lengths[:-1] + len(key))
     buf = np.frombuffer(data, dtype=np.uint8)
     last = len(buf) - 1
-    after_key = positions + len(key)
     colon = buf[np.minimum(after_key, last)]
     first = buf[np.minimum(after_key + 1, last)]
     # The common, compact form `"key":v`.
     simple = (after_key + 1 <= last) & (colon == ord(":")) & ~IS_SPACE[first]
     firsts = np.where(simple, first, 0).astype(np.uint8)
+    starts = after_key + 1
     for i in np.flatnonzero(~simple & ((colon == ord(":")) | IS_SPACE[colon])).tolist():
         at = int(after_key[i])
-        head = bytes(data[at : at + 8]).lstrip(b" \t\r")
+        window = bytes(data[at : at + 8])
+        head = window.lstrip(b" \t\r")
         if head[:1] == b":":
             value = head[1:].lstrip(b" \t\r")
             if value:
                 firsts[i] = value[0]
+                starts[i] = at + len(window) - len(value)
     keep = firsts != 0
-    return positions[keep], firsts[keep]
+    return (after_key - len(key))[keep], starts[keep], firsts[keep]
 
 
 def path_key(path: str) -> bytes | None:
@@ -185,7 +188,7 @@ def group_chunk(
     label = np.zeros(n, dtype=np.int64)
     for key in keys:
         assert key is not None
-        positions, firsts = value_starts(data, key)
+        _, positions, firsts = value_starts(data, key)
         code = np.zeros(n, dtype=np.int64)
         if len(positions):
             line_of = np.searchsorted(ends, positions)

@@ -8,7 +8,7 @@ timestamps and change the text). Only if that fails are lines looked at one by o
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,7 +42,8 @@ from ndjson_parquet.converter.reader import (
     read_arrow,
     without_path,
 )
-from ndjson_parquet.converter.schema import Drift
+from ndjson_parquet.converter.renaming import merge, rename_by_kind, top_level_key, verify
+from ndjson_parquet.converter.schema import Drift, is_json_text
 
 _WS = b" \t\r"
 _PROBE_BYTES = 1 << 20
@@ -86,7 +87,7 @@ class ParsedChunk:
 
 # The whole chunk in one read; groups of lines (mixed kinds, or pieces around bad lines) read
 # apart and put back in line order; Python's exact builder, line by line.
-ROUTES = ("fast", "regrouped", "exact")
+ROUTES = ("fast", "renamed", "regrouped", "exact")
 
 
 def count_lines(data: bytes | bytearray) -> int:
@@ -133,7 +134,7 @@ class ChunkParser:
         out = self._guarded(data, first_line, source, hint, line_count, longest_line)
         # The exact path timed itself; the rest of the chunk's time is its reader route's.
         spent = time.thread_time() - started - out.cpu_by_route.get("exact", 0.0)
-        route = "regrouped" if out.rows_by_route.get("regrouped") else "fast"
+        route = next((r for r in ("renamed", "regrouped") if out.rows_by_route.get(r)), "fast")
         out.add_route(route, 0, spent)
         return out
 
@@ -181,7 +182,10 @@ class ChunkParser:
                 return out
         if hint is None and len(data) > 2 * _PROBE_BYTES:
             hint = self._probe(data)
-        if self.conflicts and self._by_groups(out, data, first_line, source, hint):
+        if self.conflicts and (
+            self._renamed(out, data, first_line, source, hint)
+            or self._by_groups(out, data, first_line, source, hint)
+        ):
             return out
         table, error = self._try_fast(data, hint)
         conflict = CONFLICT.search(error) if error is not None else None
@@ -207,6 +211,51 @@ class ChunkParser:
             return out
         self._slow(out, data, first_line, source, hint)
         return out
+
+    def _renamed(
+        self,
+        out: ParsedChunk,
+        data: bytes | bytearray,
+        first_line: int,
+        source: str,
+        hint: pa.Schema | None,
+    ) -> bool:
+        """Read the chunk once with the keys at the conflict paths renamed by the kind of their
+        value (`renaming`), when every conflict path is a top-level JSON-text column; False
+        (nothing added) otherwise."""
+        fields = {f.name: f for f in hint or () if is_json_text(f)}
+        keys = [top_level_key(p) for p in self.conflicts]
+        if not keys or not all(k in fields for k in keys):
+            return False
+        renamed = rename_by_kind(data, [k for k in keys if k is not None])
+        if renamed is None:
+            return False
+        try:
+            table = checked_utf8(
+                read_arrow(renamed.data, hint, self.block_size, self.declared), data
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        numbers, blank = (
+            (np.arange(first_line, first_line + out.lines, dtype=np.int64), 0)
+            if table.num_rows == out.lines
+            else self._non_blank_lines(data, first_line)
+        )
+        if len(numbers) != table.num_rows or not verify(table, renamed, numbers - first_line):
+            return False
+        out.blank = blank
+        self._add_checked(
+            out,
+            table,
+            numbers,
+            data,
+            first_line,
+            source,
+            hint,
+            route="renamed",
+            then=lambda t: merge(t, renamed, fields),
+        )
+        return True
 
     def _by_groups(
         self,
@@ -303,8 +352,11 @@ class ChunkParser:
         source: str,
         hint: pa.Schema | None,
         raw_lines: Sequence[bytes] | None = None,
+        route: str | None = None,
+        then: Callable[[pa.Table], pa.Table] | None = None,
     ) -> None:
-        """Add a piece read by pyarrow after moving possibly rounded rows to the exact path."""
+        """Add a piece read by pyarrow after moving possibly rounded rows to the exact path
+        (and then applying `then` to it)."""
         suspicious = exact_path_rows(table)
         if suspicious is not None:
             if raw_lines is None:
@@ -322,8 +374,10 @@ class ChunkParser:
             if deep:
                 table = table.drop_columns(deep)
         if table.num_rows:
+            if then is not None:
+                table = then(table)
             out.pieces.append(Piece(table, marked_schema(table), lines))
-            out.add_route("fast" if data is not None else "regrouped", table.num_rows)
+            out.add_route(route or ("fast" if data is not None else "regrouped"), table.num_rows)
 
     def _exact(self, out: ParsedChunk, lines: Sequence[tuple[int, bytes]], source: str) -> None:
         started = time.thread_time()
