@@ -129,16 +129,26 @@ IS_SPACE[list(b" \t\r")] = True
 def value_starts(data: bytes | bytearray, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each `"key":` starts, where the value after it starts, and its first byte.
 
-    Splitting at the key is one pass in C; the bytes after each occurrence are looked at with
-    numpy, and in Python only where there is white space around the ':'. An occurrence not
-    followed by ':' is not a key (a string value).
+    Splitting at the key is one pass in C (see `values_after`).
     """
     parts = data.split(key)
     if len(parts) == 1:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, np.empty(0, dtype=np.uint8)
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    after_key = np.cumsum(lengths[:-1] + len(key))
+    return values_after(data, np.cumsum(lengths[:-1] + len(key)) - len(key), len(key))
+
+
+def values_after(
+    data: bytes | bytearray, key_at: np.ndarray, key_length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For keys found at `key_at`: those followed by ':' (the others are string values), where
+    their values start, and the values' first bytes.
+
+    The bytes after each key are looked at with numpy, and in Python only where there is
+    white space around the ':'.
+    """
+    after_key = key_at + key_length
     buf = np.frombuffer(data, dtype=np.uint8)
     last = len(buf) - 1
     colon = buf[np.minimum(after_key, last)]
@@ -157,7 +167,7 @@ def value_starts(data: bytes | bytearray, key: bytes) -> tuple[np.ndarray, np.nd
                 firsts[i] = value[0]
                 starts[i] = at + len(window) - len(value)
     keep = firsts != 0
-    return (after_key - len(key))[keep], starts[keep], firsts[keep]
+    return key_at[keep], starts[keep], firsts[keep]
 
 
 def path_key(path: str) -> bytes | None:

@@ -15,6 +15,7 @@ with the key twice, or a value the bytes showed that the read does not hold.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ndjson_parquet.converter.conform import json_text
-from ndjson_parquet.converter.grouping import KIND_CODE, value_starts
+from ndjson_parquet.converter.grouping import KIND_CODE, values_after
 
 # Kind codes of `grouping.KIND_CODE` (1 is a string: keeps its key).
 _KINDS = (2, 3, 4, 5)  # number, boolean, object, array
@@ -51,6 +52,30 @@ def top_level_key(path: str) -> str | None:
     return parts[0].replace("~1", "/").replace("~0", "~")
 
 
+def _find(data: bytes | bytearray, pattern: bytes) -> np.ndarray:
+    """Where `pattern` occurs (overlaps left out)."""
+    found = re.compile(re.escape(pattern)).finditer(data)
+    return np.fromiter((m.start() for m in found), dtype=np.int64)
+
+
+def _keys_and_aliases(data: bytes | bytearray, encoded: bytes, marks: bytes) -> np.ndarray | None:
+    """Where the key `encoded` ("\"name\"") occurs, or None when one of its aliases (the key
+    with its first character replaced by a mark) occurs too. One search, for what follows the
+    first character, finds both."""
+    if len(encoded) < 4:  # one character: look for the key, and for each alias
+        aliases = (bytes([ord('"'), mark]) + encoded[2:] for mark in marks)
+        return None if any(a in data for a in aliases) else _find(data, encoded)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    at = _find(data, encoded[2:]) - 2  # where the opening quote would be
+    at = at[at >= 0]
+    at = at[buf[at] == ord('"')]
+    first = buf[at + 1]
+    if np.isin(first, np.frombuffer(marks, dtype=np.uint8)).any():
+        return None
+    keys: np.ndarray = at[first == encoded[1]]
+    return keys
+
+
 def rename_by_kind(data: bytes | bytearray, keys: Sequence[str]) -> Renamed | None:
     """The chunk with each key's non-string values under an alias per kind; None when a key
     cannot be renamed safely."""
@@ -59,32 +84,30 @@ def rename_by_kind(data: bytes | bytearray, keys: Sequence[str]) -> Renamed | No
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     lines = len(newlines) + (0 if data.endswith(b"\n") else 1)
-    out: bytearray | None = None
+    out = bytearray(data)
+    view = np.frombuffer(out, dtype=np.uint8)
     aliases: dict[str, list[str]] = {}
     per_line: dict[str, np.ndarray] = {}
     for i, key in enumerate(keys):
         encoded = orjson.dumps(key)
+        marks = _MARKS[i * len(_KINDS) : (i + 1) * len(_KINDS)]
         if len(encoded) < 3 or encoded[1] == ord("\\"):
-            return None
-        key_at, value_at, firsts = value_starts(data, encoded)
+            return None  # no first character to replace
+        found = _keys_and_aliases(data, encoded, marks)
+        if found is None:
+            return None  # an alias is a real key (or text) of this chunk
+        key_at, value_at, firsts = values_after(data, found, len(encoded))
         kinds = KIND_CODE[firsts]
         per_line[key] = np.bincount(
             np.searchsorted(newlines, value_at[kinds != 0]), minlength=lines
         )
         aliases[key] = []
-        for j, kind in enumerate(_KINDS):
+        for kind, mark in zip(_KINDS, marks, strict=True):
             where = key_at[kinds == kind]
-            if not len(where):
-                continue
-            mark = _MARKS[i * len(_KINDS) + j]
-            alias = bytes([ord('"'), mark]) + encoded[2:]
-            if alias in data:
-                return None  # the alias is a real key (or text) of this chunk
-            if out is None:
-                out = bytearray(data)
-            np.frombuffer(out, dtype=np.uint8)[where + 1] = mark
-            aliases[key].append(orjson.loads(alias))
-    return Renamed(out if out is not None else bytearray(data), aliases, per_line)
+            if len(where):
+                view[where + 1] = mark
+                aliases[key].append(chr(mark) + key[1:])
+    return Renamed(out, aliases, per_line)
 
 
 def _nested_names(t: pa.DataType) -> set[str]:
