@@ -64,7 +64,12 @@ def test_tracking_table_matches_the_key_design() -> None:
         a["AttributeName"]: a["AttributeType"] for a in expected["AttributeDefinitions"]
     }
     indexes = {
-        i["name"]: (i["hash_key"], i["range_key"], i["projection_type"])
+        i["name"]: (
+            i["hash_key"],
+            i["range_key"],
+            i["projection_type"],
+            sorted(i.get("non_key_attributes", [])),
+        )
         for i in table["global_secondary_index"]
     }
     assert indexes == {
@@ -72,6 +77,7 @@ def test_tracking_table_matches_the_key_design() -> None:
             i["KeySchema"][0]["AttributeName"],
             i["KeySchema"][1]["AttributeName"],
             i["Projection"]["ProjectionType"],
+            sorted(i["Projection"].get("NonKeyAttributes", [])),
         )
         for i in expected["GlobalSecondaryIndexes"]
     }
