@@ -7,7 +7,7 @@ end triggers. Every request is metered (capacity.py): write and read units of th
 of each index, by DynamoDB's documented rules, since neither moto nor dynalite reports index
 units.
 
-    python -m benchmarks.manifest_builder.run [--files 2000] [--batch 10] [--max-files 200]
+    python -m benchmarks.manifest_builder.run [--files 2000] [--batch 10] [--max-files 2000]
         [--duplicates 0.1]     # a share of events delivered twice
         [--sweep]              # batches of 1, 2, 10 messages, with and without duplicates
 """
@@ -51,6 +51,7 @@ from benchmarks.manifest_builder.capacity import (  # noqa: E402
 )
 from benchmarks.manifest_builder.workflow import run_success_path, success_path_tasks  # noqa: E402
 from ndjson_parquet.common.keys import ManifestAttr, TableIndex, table_definition  # noqa: E402
+from ndjson_parquet.common.settings import Defaults  # noqa: E402
 from ndjson_parquet.common.status import Status  # noqa: E402
 from ndjson_parquet.manifest_builder import handler  # noqa: E402
 from ndjson_parquet.manifest_builder.builder import ManifestBuilder  # noqa: E402
@@ -266,8 +267,8 @@ def main() -> None:
     parser.add_argument(
         "--prefixes", type=int, default=1, help="date prefixes the files spread over"
     )
-    parser.add_argument("--max-files", type=int, default=200)
-    parser.add_argument("--max-bytes", type=int, default=700 * 1000 * 1000)
+    parser.add_argument("--max-files", type=int, default=Defaults.MAX_FILES_PER_MANIFEST)
+    parser.add_argument("--max-bytes", type=int, default=Defaults.MAX_BYTES_PER_MANIFEST)
     parser.add_argument(
         "--duplicates", type=float, default=0.0, help="share of events delivered twice"
     )
