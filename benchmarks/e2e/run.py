@@ -5,7 +5,7 @@
 
 Runs the whole pipeline on the local emulated AWS (moto server in this process, the real
 manifest builder, the real state machine in moto's interpreter, the real converter as the
-Lambda function or the Glue job, as the workflow chooses) with production manifest limits (200 files / 700 MB per manifest). Stages run one
+Lambda function or the Glue job, as the workflow chooses) with production manifest limits (2,000 files / 700 MB per manifest). Stages run one
 after the other so that each has its own wall time:
 
 1. generate  the seeded sample is written to a temporary folder (not part of the pipeline)

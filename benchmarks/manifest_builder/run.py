@@ -1,12 +1,13 @@
-"""Manifest builder benchmark: files registered per second, DynamoDB requests per file.
+"""Manifest builder benchmark: files registered per second, DynamoDB units per file.
 
 Runs the real SQS handler (Powertools and all) against moto in-process, one invocation per
-batch of messages, then one flush for the remainder, and counts every DynamoDB request the
-builder makes with a botocore event hook. All writes are single-item; write units are estimated
-from item sizes as DynamoDB bills them (1 per started KB). The state machine's own status
-updates of manifest items are not included (each costs as many units as the item has KB).
+batch of messages, then one flush for the remainder, then plays each started execution's
+DynamoDB tasks (the Lambda success path, from the built definition) and the admission that its
+end triggers. Every request is metered (capacity.py): write and read units of the table and
+of each index, by DynamoDB's documented rules, since neither moto nor dynalite reports index
+units.
 
-    python -m benchmarks.manifest_builder.run [--files 2000] [--batch 10] [--max-files 200]
+    python -m benchmarks.manifest_builder.run [--files 2000] [--batch 10] [--max-files 2000]
         [--duplicates 0.1]     # a share of events delivered twice
         [--sweep]              # batches of 1, 2, 10 messages, with and without duplicates
 """
@@ -15,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import io
 import json
 import os
 import random
-import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
@@ -39,13 +41,21 @@ for _name, _value in {
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from ndjson_parquet.common.keys import table_definition  # noqa: E402
+from benchmarks.manifest_builder.capacity import (  # noqa: E402
+    READ_OPERATIONS,
+    TABLE,
+    WRITE_OPERATIONS,
+    CapacityMeter,
+    Units,
+    item_bytes,
+)
+from benchmarks.manifest_builder.workflow import run_success_path, success_path_tasks  # noqa: E402
+from ndjson_parquet.common.keys import ManifestAttr, TableIndex, table_definition  # noqa: E402
+from ndjson_parquet.common.settings import Defaults  # noqa: E402
+from ndjson_parquet.common.status import Status  # noqa: E402
 from ndjson_parquet.manifest_builder import handler  # noqa: E402
 from ndjson_parquet.manifest_builder.builder import ManifestBuilder  # noqa: E402
 from ndjson_parquet.manifest_builder.settings import Settings  # noqa: E402
-
-WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 
 
 class Clock:
@@ -69,49 +79,6 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return 300_000
-
-
-class RequestCounter:
-    """Counts DynamoDB requests by operation, and remembers which item each write touched."""
-
-    def __init__(self) -> None:
-        self.by_operation: Counter[str] = Counter()
-        self.writes: list[tuple[str, int]] = []  # (pk, size of a Put's item, else 0)
-        self._lock = threading.Lock()
-
-    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        with self._lock:
-            self.by_operation[model.name] += 1
-            if model.name in WRITES:
-                item = params.get("Item") or params.get("Key") or {}
-                size = item_bytes(params["Item"]) if "Item" in params else 0
-                self.writes.append((str(item.get("pk", {}).get("S", "")), size))
-
-    def total(self, kinds: set[str]) -> int:
-        return sum(n for op, n in self.by_operation.items() if op in kinds)
-
-    def write_units(self, final_sizes: dict[str, int]) -> int:
-        """Write units as DynamoDB bills them: 1 per started KB of the larger of the item's
-        sizes (a Put's own item; for updates and deletes, the item as it ended up)."""
-        return sum(-(-max(size, final_sizes.get(pk, 0), 1) // 1024) for pk, size in self.writes)
-
-
-def attribute_bytes(value: dict[str, Any]) -> int:
-    """DynamoDB's size of one attribute value (close to the documented rules)."""
-    kind, inner = next(iter(value.items()))
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "N":
-        return len(inner.lstrip("-").replace(".", "")) // 2 + 2
-    if kind == "L":
-        return 3 + sum(1 + attribute_bytes(v) for v in inner)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + attribute_bytes(v) for k, v in inner.items())
-    return 1
-
-
-def item_bytes(item: dict[str, Any]) -> int:
-    return sum(len(name.encode()) + attribute_bytes(value) for name, value in item.items())
 
 
 def create_resources() -> str:
@@ -189,8 +156,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             max_bytes=args.max_bytes,
         )
         builder = ManifestBuilder(settings, clock=clock)
-        counter = RequestCounter()
-        builder.store.client.meta.events.register("before-parameter-build.dynamodb", counter)
+        meter = CapacityMeter(boto3.client("dynamodb"), table_definition("tracking"))
+        meter.attach(builder.store.client)
         s3_requests: Counter[str] = Counter()
         builder.s3.meta.events.register(
             "before-parameter-build.s3",
@@ -214,21 +181,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 event = {"Records": messages[start : start + args.batch]}
                 failures += len(handler.lambda_handler(event, context)["batchItemFailures"])
         elapsed = time.perf_counter() - started
-        registration = counter.total(WRITES), counter.total(READS)
+        registration = requests(meter.units, WRITE_OPERATIONS)
         clock.offset = timedelta(seconds=settings.max_wait_seconds + 1)
         flushed = builder.flush()
         handler.use_builder(None)
-        manifests = boto3.client("dynamodb").query(
-            TableName="tracking",
-            IndexName="gsi2",
-            KeyConditionExpression="gsi2pk = :s",
-            ExpressionAttributeValues={":s": {"S": "STATUS#manifested"}},
-            Select="COUNT",
-        )["Count"]
-        writes, reads = counter.total(WRITES), counter.total(READS)
+        builder_units = copy.deepcopy(meter.units)
+        executions = complete_executions(builder)
+        workflow_units = difference(meter.units, builder_units)
         sizes = item_sizes()
-        units = counter.write_units(sizes)
         manifest_sizes = [size for pk, size in sizes.items() if pk.startswith("MANIFEST#")]
+        manifests = len(manifest_sizes)
         return {
             "files": args.files,
             "duplicate_events": len(again),
@@ -238,19 +200,64 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "failed_messages": failures,
             "manifests": manifests,
             "manifests_cut_by_flush": flushed["manifests_created"],
+            "executions_completed": executions,
             "seconds": round(elapsed, 2),
             "files_per_second": round(args.files / elapsed, 1),
-            "writes_per_file_while_registering": round(registration[0] / args.files, 3),
-            "writes_per_file": round(writes / args.files, 3),
-            "reads_per_file": round(reads / args.files, 3),
-            "write_units_per_file": round(units / args.files, 3),
-            "requests_by_operation": dict(sorted(counter.by_operation.items())),
+            "writes_per_file_while_registering": round(registration / args.files, 3),
+            "writes_per_file": round(requests(meter.units, WRITE_OPERATIONS) / args.files, 3),
+            "reads_per_file": round(requests(meter.units, READ_OPERATIONS) / args.files, 3),
+            "write_units_per_file": per_file(meter.units.write, args.files),
+            "read_units_per_file": per_file(meter.units.read, args.files),
+            "builder_write_units_per_file": per_file(builder_units.write, args.files),
+            "workflow_write_units_per_manifest": per_file(workflow_units.write, max(manifests, 1)),
+            "requests_by_operation": dict(sorted(meter.units.requests.items())),
             "s3_requests_per_manifest": {
                 op: round(n / max(manifests, 1), 2) for op, n in sorted(s3_requests.items())
             },
             "largest_file_item_bytes": max(v for k, v in sizes.items() if k.startswith("FILE#")),
             "largest_manifest_item_bytes": max(manifest_sizes, default=0),
         }
+
+
+def requests(units: Units, operations: set[str]) -> int:
+    return sum(n for op, n in units.requests.items() if op in operations)
+
+
+def per_file(counts: Mapping[str, float], files: int) -> dict[str, float]:
+    """Units per file by table and index, and their total."""
+    names = [TABLE, TableIndex.PENDING, TableIndex.BY_STATUS]
+    out = {name: round(counts.get(name, 0) / files, 3) for name in names}
+    out["total"] = round(sum(counts.values()) / files, 3)
+    return out
+
+
+def difference(after: Units, before: Units) -> Units:
+    read = defaultdict(float, {k: v - before.read.get(k, 0.0) for k, v in after.read.items()})
+    return Units(after.requests - before.requests, after.write - before.write, read)
+
+
+def complete_executions(builder: ManifestBuilder) -> int:
+    """Play each started execution's Lambda success path, then the admission its end
+    triggers (the EventBridge rule), until no manifest is queued; how many ran."""
+    tasks = success_path_tasks("tracking")
+    observer = boto3.client("dynamodb")
+    done = 0
+    while True:
+        started = [
+            item
+            for page in observer.get_paginator("scan").paginate(TableName="tracking")
+            for item in page["Items"]
+            if item.get(ManifestAttr.STATUS, {}).get("S") == str(Status.QUEUED)
+            and ManifestAttr.EXECUTION_ARN in item
+        ]
+        if not started:
+            return done
+        for item in started:
+            manifest_id = item[ManifestAttr.MANIFEST_ID]["S"]
+            name = item.get(ManifestAttr.NEXT_EXECUTION, {}).get("S", manifest_id)
+            run_success_path(builder.store.client, tasks, manifest_id, name)
+            builder.admit_after_execution()
+            done += 1
 
 
 def main() -> None:
@@ -260,8 +267,8 @@ def main() -> None:
     parser.add_argument(
         "--prefixes", type=int, default=1, help="date prefixes the files spread over"
     )
-    parser.add_argument("--max-files", type=int, default=200)
-    parser.add_argument("--max-bytes", type=int, default=700 * 1000 * 1000)
+    parser.add_argument("--max-files", type=int, default=Defaults.MAX_FILES_PER_MANIFEST)
+    parser.add_argument("--max-bytes", type=int, default=Defaults.MAX_BYTES_PER_MANIFEST)
     parser.add_argument(
         "--duplicates", type=float, default=0.0, help="share of events delivered twice"
     )
@@ -280,8 +287,8 @@ def main() -> None:
 
 
 def sweep(args: argparse.Namespace) -> None:
-    """What small batches and duplicate events cost, per file, against the 2-writes aim."""
-    print("messages/invocation  duplicates  writes/file  write units/file  reads/file")
+    """What small batches and duplicate events cost, per file."""
+    print("messages/invocation  duplicates  writes/file  write units/file  read units/file")
     for batch in (1, 2, 10):
         for duplicates in (0.0, 0.2):
             result = run(
@@ -289,7 +296,8 @@ def sweep(args: argparse.Namespace) -> None:
             )
             print(
                 f"{batch:>19}  {duplicates:>10.0%}  {result['writes_per_file']:>11}"
-                f"  {result['write_units_per_file']:>16}  {result['reads_per_file']:>10}"
+                f"  {result['write_units_per_file']['total']:>16}"
+                f"  {result['read_units_per_file']['total']:>15}"
             )
 
 

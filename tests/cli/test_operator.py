@@ -236,6 +236,27 @@ def test_inspect_a_file_overwritten_with_new_content_has_two_versions(world: Wor
     assert len({v["file"]["etag"] for v in story["versions"]}) == 2
 
 
+def test_inspect_lists_a_manifests_files_from_its_document(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The item has counts only; the file list comes from the document, and a document that
+    cannot be read is named, not a crash."""
+    keys = _keys(DAY_A, MAX_FILES)
+    world.upload(*keys)
+    (manifest,) = world.manifests()
+    manifest_id = manifest[ManifestAttr.MANIFEST_ID]
+
+    assert main(["inspect", "--env", ENVIRONMENT, manifest_id, "--json"]) == 0
+    story = json.loads(capsys.readouterr().out)
+    assert "files" not in story["manifest"]
+    assert sorted(f["key"] for f in story["files"]) == sorted(keys)
+
+    bucket, _, key = str(manifest[ManifestAttr.MANIFEST_PATH]).removeprefix("s3://").partition("/")
+    boto3.client("s3").delete_object(Bucket=bucket, Key=key)
+    assert main(["inspect", "--env", ENVIRONMENT, manifest_id]) == 0
+    assert "cannot read the manifest document" in capsys.readouterr().out
+
+
 def test_inspect_unknown_subjects_exit_4_not_found(world: World) -> None:
     assert main(["inspect", "--env", ENVIRONMENT, "2024-05-01-unknown"]) == ExitCode.NOT_FOUND
     uri = f"s3://{world.names.input_bucket}/nope"

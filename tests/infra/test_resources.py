@@ -6,7 +6,9 @@ import pytest
 
 from ndjson_parquet.common import ResourceNames, TableAttr, TableIndex
 from ndjson_parquet.common.keys import table_definition
-from tests.infra.terraform_config import MODULES, interpolate, load_module
+from ndjson_parquet.common.settings import Defaults
+from ndjson_parquet.workflow.settings import LAMBDA_MAX_BYTES, LAMBDA_MAX_FILES
+from tests.infra.terraform_config import ENVS, MODULES, interpolate, load_module
 
 PIPELINE = MODULES / "pipeline"
 
@@ -64,7 +66,12 @@ def test_tracking_table_matches_the_key_design() -> None:
         a["AttributeName"]: a["AttributeType"] for a in expected["AttributeDefinitions"]
     }
     indexes = {
-        i["name"]: (i["hash_key"], i["range_key"], i["projection_type"])
+        i["name"]: (
+            i["hash_key"],
+            i["range_key"],
+            i["projection_type"],
+            sorted(i.get("non_key_attributes", [])),
+        )
         for i in table["global_secondary_index"]
     }
     assert indexes == {
@@ -72,6 +79,7 @@ def test_tracking_table_matches_the_key_design() -> None:
             i["KeySchema"][0]["AttributeName"],
             i["KeySchema"][1]["AttributeName"],
             i["Projection"]["ProjectionType"],
+            sorted(i["Projection"].get("NonKeyAttributes", [])),
         )
         for i in expected["GlobalSecondaryIndexes"]
     }
@@ -177,3 +185,20 @@ def test_glue_job_runs_the_converter_on_glue_5() -> None:
         assert (
             module.resource("aws_s3_object", artifact)["bucket"] == "${var.artifacts_bucket_name}"
         )
+
+
+def test_the_manifest_limits_default_the_same_everywhere_and_fit_the_lambda_route() -> None:
+    """The builder's defaults, the modules' variable defaults and prod's values agree; a
+    default manifest converts in Lambda, and 100 KB files still make manifests large enough
+    that per-manifest costs (an execution, a converter invocation, a few writes) are small
+    next to the per-file ones (docs/cost.md)."""
+    files, size = Defaults.MAX_FILES_PER_MANIFEST, Defaults.MAX_BYTES_PER_MANIFEST
+    for module in (MODULES / "lambda", PIPELINE):
+        variables = load_module(module).variables
+        assert variables["max_files_per_manifest"]["default"] == files, module
+        assert variables["max_bytes_per_manifest"]["default"] == size, module
+    prod = load_module(ENVS / "prod").module_calls["pipeline"]
+    assert (prod["max_files_per_manifest"], prod["max_bytes_per_manifest"]) == (files, size)
+    assert files <= LAMBDA_MAX_FILES
+    assert size <= LAMBDA_MAX_BYTES
+    assert files * 100_000 >= 200_000_000

@@ -72,7 +72,7 @@ def test_eight_threads_register_two_thousand_files(world: World) -> None:
     listed: Counter[tuple[str, str]] = Counter()
     for manifest in world.manifests():
         entries = world.manifest_document(manifest)["files"]
-        assert manifest["files"] == entries
+        assert "files" not in manifest  # the document is the one list
         assert manifest["file_count"] == len(entries) <= MAX_FILES
         total = sum(e["size"] for e in entries)
         assert manifest["total_bytes"] == total

@@ -19,7 +19,7 @@ module "pipeline" {
   # Small manifests convert in Lambda (build dist/converter_lambda.zip; see packages/converter).
   lambda_conversion = true
 
-  max_files_per_manifest = 200
+  max_files_per_manifest = 2000
   max_bytes_per_manifest = 700000000
   max_wait_seconds       = 900
   lambda_max_concurrency = 10

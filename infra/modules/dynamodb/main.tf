@@ -33,18 +33,29 @@ resource "aws_dynamodb_table" "tracking" {
     type = "S"
   }
 
+  # Each index carries what the queries on it read (common.keys.index_projections): an entry
+  # costs a write unit per KB it carries, and a change of an attribute it does not carry costs
+  # no index write at all.
   global_secondary_index {
     name            = "gsi1"
     hash_key        = "gsi1pk"
     range_key       = "gsi1sk"
-    projection_type = "ALL"
+    projection_type = "INCLUDE"
+    non_key_attributes = [
+      "bucket", "key", "etag", "size", "version_id", "registered_at", "date_prefix",
+      "inflight_manifest_id",
+    ]
   }
 
   global_secondary_index {
     name            = "gsi2"
     hash_key        = "gsi2pk"
     range_key       = "gsi2sk"
-    projection_type = "ALL"
+    projection_type = "INCLUDE"
+    non_key_attributes = [
+      "manifest_id", "date_prefix", "file_count", "total_bytes", "manifest_path", "created_at",
+      "updated_at", "execution_arn", "next_execution",
+    ]
   }
 
   # Lock leases (and any item the components give an expiry) are removed by DynamoDB itself.

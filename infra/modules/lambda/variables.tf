@@ -171,7 +171,7 @@ variable "date_prefix_pattern" {
 variable "max_files_per_manifest" {
   description = "MAX_FILES_PER_MANIFEST."
   type        = number
-  default     = 200
+  default     = 2000
 }
 
 variable "max_bytes_per_manifest" {

@@ -92,7 +92,7 @@ variable "quarantine_prefix" {
 variable "max_files_per_manifest" {
   description = "A manifest is cut when a date prefix has this many pending files."
   type        = number
-  default     = 200
+  default     = 2000
 }
 
 variable "max_bytes_per_manifest" {

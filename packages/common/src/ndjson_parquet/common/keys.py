@@ -39,7 +39,7 @@ class TableAttr:
 
 
 class TableIndex:
-    """Global secondary index names (both project ALL attributes)."""
+    """Global secondary index names (each projects what its queries read: `projected`)."""
 
     PENDING: Final = "gsi1"
     BY_STATUS: Final = "gsi2"
@@ -56,6 +56,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
         (TableIndex.BY_STATUS, TableAttr.GSI2_PK, TableAttr.GSI2_SK),
     )
     key_attributes = [TableAttr.PK, TableAttr.SK, *(a for _, pk, sk in indexes for a in (pk, sk))]
+    projected = index_projections()
     return {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
@@ -73,9 +74,43 @@ def table_definition(table_name: str) -> dict[str, Any]:
                     {"AttributeName": pk, "KeyType": "HASH"},
                     {"AttributeName": sk, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": projected[name]},
             }
             for name, pk, sk in indexes
+        ],
+    }
+
+
+def index_projections() -> dict[str, list[str]]:
+    """The non-key attributes each index carries: exactly what the queries on it read.
+
+    An index entry is written whenever a projected attribute changes, and costs a write unit
+    per KB of what it projects; the attributes nobody reads through the index stay out.
+    gsi1: the cutter's pending files (`selection.PendingFile`), the operator's orphans, and
+    the flush's batches (the in-flight journal). gsi2: the admission queue and the flush (a
+    `WorkflowStart` and the execution name), and the operator's status, stuck and redrive.
+    """
+    return {
+        TableIndex.PENDING: [
+            FileAttr.BUCKET,
+            FileAttr.KEY,
+            FileAttr.ETAG,
+            FileAttr.SIZE,
+            FileAttr.VERSION_ID,
+            FileAttr.REGISTERED_AT,
+            FileAttr.DATE_PREFIX,
+            BatchAttr.INFLIGHT_MANIFEST_ID,
+        ],
+        TableIndex.BY_STATUS: [
+            ManifestAttr.MANIFEST_ID,
+            ManifestAttr.DATE_PREFIX,
+            ManifestAttr.FILE_COUNT,
+            ManifestAttr.TOTAL_BYTES,
+            ManifestAttr.MANIFEST_PATH,
+            ManifestAttr.CREATED_AT,
+            ManifestAttr.UPDATED_AT,
+            ManifestAttr.EXECUTION_ARN,
+            ManifestAttr.NEXT_EXECUTION,
         ],
     }
 
@@ -250,7 +285,7 @@ class ManifestAttr:
     STATUS: Final = "status"
     FILE_COUNT: Final = "file_count"
     TOTAL_BYTES: Final = "total_bytes"
-    FILES: Final = "files"
+    # The s3:// location of the manifest document, the one place that lists the files.
     MANIFEST_PATH: Final = "manifest_path"
     CREATED_AT: Final = "created_at"
     UPDATED_AT: Final = "updated_at"

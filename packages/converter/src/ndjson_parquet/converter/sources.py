@@ -10,7 +10,8 @@ import queue
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
 
 import numpy as np
@@ -39,6 +40,8 @@ class Source:
     etag: str | None = None
     # The S3 version a manifest names: exactly that version is read.
     version_id: str | None = None
+    # Fetches the manifest's next small objects while this one is read (see _ReadAhead).
+    ahead: _ReadAhead | None = field(default=None, compare=False, repr=False)
 
     @property
     def compression(self) -> str | None:
@@ -62,7 +65,10 @@ def is_manifest(sources: object) -> TypeGuard[Manifest]:
 def resolve_sources(sources: Manifest | Sequence[str | os.PathLike[str]]) -> list[Source]:
     """The input files of a manifest or of a list of locations, in order."""
     if is_manifest(sources):
-        return [Source(f.uri, f.size, f.etag, f.version_id) for f in sources.files]
+        ahead = _ReadAhead()
+        return ahead.add(
+            [Source(f.uri, f.size, f.etag, f.version_id, ahead) for f in sources.files]
+        )
     out = []
     for s in cast("Sequence[str | os.PathLike[str]]", sources):
         loc = os.fspath(s)
@@ -164,6 +170,81 @@ def prefetch(chunks: Iterator[T], depth: int = 1) -> Iterator[T]:
         thread.join()
 
 
+# A manifest of many small S3 objects spends most of its time waiting for each GET: up to
+# this many objects of at most READ_AHEAD_FILE_BYTES each, and READ_AHEAD_BYTES in all, are
+# fetched on threads while the reader works on the current one. Larger objects stream as they
+# are read, when their turn comes.
+READ_AHEAD_FILES = 8
+READ_AHEAD_BYTES = 64 * 1024 * 1024
+READ_AHEAD_FILE_BYTES = 8 * 1024 * 1024
+
+
+class _ReadAhead:
+    """The GETs of one manifest's next small objects, in flight while the reader works.
+
+    `open` is called for each source in order (iter_chunks); it hands over the object fetched
+    ahead, or opens it now, and starts the GETs of the objects after it within the bounds. A
+    GET that failed raises when its object's turn comes, as opening it then would have.
+    """
+
+    def __init__(self) -> None:
+        self._sources: list[Source] = []
+        self._index: dict[str, int] = {}
+        self._fetching: dict[int, Future[bytes]] = {}
+        self._next = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def add(self, sources: list[Source]) -> list[Source]:
+        self._sources = sources
+        self._index = {s.location: i for i, s in enumerate(sources)}
+        return sources
+
+    def open(self, source: Source) -> IO[bytes]:
+        index = self._index.get(source.location)
+        if index is None:
+            return _open(source)
+        with self._lock:
+            fetched = self._fetching.pop(index, None)
+            self._next = max(self._next, index + 1)
+            self._schedule(index)
+        if fetched is None:
+            return _open(source)
+        return io.BytesIO(fetched.result())
+
+    def _eligible(self, source: Source) -> bool:
+        return storage.is_s3(source.location) and (
+            source.size is not None and source.size <= READ_AHEAD_FILE_BYTES
+        )
+
+    def _schedule(self, current: int) -> None:
+        """Start GETs after `current` while the bounds allow (called under the lock)."""
+        held = sum(self._sources[i].size or 0 for i in self._fetching)
+        while self._next < len(self._sources) and self._next <= current + READ_AHEAD_FILES:
+            source = self._sources[self._next]
+            if self._eligible(source):
+                size = source.size or 0
+                if len(self._fetching) >= READ_AHEAD_FILES or held + size > READ_AHEAD_BYTES:
+                    return
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(READ_AHEAD_FILES, "ndjson-get")
+                self._fetching[self._next] = self._pool.submit(_fetch, source)
+                held += size
+            self._next += 1
+        if self._next >= len(self._sources) and self._pool is not None:
+            self._pool.shutdown(wait=False)  # its last GETs finish; no new ones
+
+
+def _open(source: Source) -> IO[bytes]:
+    raw, _ = storage.open_input(source.location, version_id=source.version_id, etag=source.etag)
+    return raw
+
+
+def _fetch(source: Source) -> bytes:
+    with contextlib.closing(_open(source)) as raw:
+        return raw.read()
+
+
 def iter_chunks(
     source: Source, chunk_bytes: int, digest: hashlib._Hash | None = None
 ) -> Iterator[Chunk]:
@@ -174,8 +255,10 @@ def iter_chunks(
     raw: IO[bytes]
     if source.location == STDIN:
         raw = sys.stdin.buffer
+    elif source.ahead is not None:
+        raw = source.ahead.open(source)
     else:
-        raw, _ = storage.open_input(source.location, version_id=source.version_id, etag=source.etag)
+        raw = _open(source)
     counted = _Hashing(raw, digest)
     stream: Any = counted
     if source.compression:

@@ -13,7 +13,8 @@ died half-way, and so that a cut whose holder lost the race leaves nothing behin
    on a stale index) is left out; whoever flips for a manifest gets the same outcome per
    file, since a flipped file never changes hands again;
 4. publish the document (the flipped files) under `dt=<date>/`: only now is it a manifest;
-5. put the manifest item (status manifested, listed under gsi2) if it does not exist;
+5. put the manifest item (status manifested, listed under gsi2) if it does not exist: counts,
+   bytes and the document's location, never the list (the item stays one write unit);
 6. settle: on the batch item, subtract the files from the hint and clear the journal
    (condition: the journal names this manifest), then delete the staged list.
 
@@ -296,8 +297,8 @@ class Cutter:
             ManifestAttr.STATUS: str(Status.MANIFESTED),
             ManifestAttr.FILE_COUNT: manifest.file_count,
             ManifestAttr.TOTAL_BYTES: manifest.total_bytes,
-            # Also in the document; kept on the item for the operator (see the README's cost).
-            ManifestAttr.FILES: [f.model_dump(exclude_none=True) for f in manifest.files],
+            # The file list is the document's only: on the item it would make every write
+            # to it (status changes, index moves) cost a unit per KB of list.
             ManifestAttr.MANIFEST_PATH: path,
             ManifestAttr.CREATED_AT: iso(manifest.created_at),
             ManifestAttr.UPDATED_AT: now,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -20,7 +21,7 @@ from ndjson_parquet.cli.operator.executions import (
 )
 from ndjson_parquet.cli.operator.output import console, print_json
 from ndjson_parquet.cli.operator.tracking import Tracking
-from ndjson_parquet.common import S3Uri
+from ndjson_parquet.common import Manifest, S3Uri
 from ndjson_parquet.common.keys import FileAttr, ManifestAttr
 
 # Keys of a history event's details worth showing.
@@ -28,12 +29,20 @@ _DETAIL_KEYS = ("name", "error", "cause", "resource", "resourceType")
 
 
 def inspect_manifest(
-    tracking: Tracking, sfn: Any, manifest_id: str, state_machine_arn: str | None
+    tracking: Tracking,
+    sfn: Any,
+    manifest_id: str,
+    state_machine_arn: str | None,
+    s3: Any = None,
 ) -> dict[str, Any] | None:
-    """The manifest item, its executions and each one's history events."""
+    """The manifest item, its files (from its document, with `s3`), its executions and each
+    one's history events."""
     item = tracking.manifest(manifest_id)
     if item is None:
         return None
+    story: dict[str, Any] = {"manifest": item}
+    if s3 is not None:
+        story.update(manifest_files(s3, item))
     executions = []
     for execution in manifest_executions(sfn, item, state_machine_arn):
         arn = str(execution["executionArn"])
@@ -49,11 +58,25 @@ def inspect_manifest(
                 "events": [_event(e) for e in history(sfn, arn)],
             }
         )
-    return {"manifest": item, "executions": executions}
+    story["executions"] = executions
+    return story
+
+
+def manifest_files(s3: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """`files` as the manifest document lists them (the item has counts only), or
+    `files_error` saying why the document could not be read."""
+    path = str(item.get(ManifestAttr.MANIFEST_PATH) or "")
+    try:
+        location = S3Uri.parse(path)
+        body = s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+        manifest = Manifest.from_json(body, path)
+    except (ClientError, ValueError) as exc:
+        return {"files_error": f"cannot read the manifest document {path or '(none)'}: {exc}"}
+    return {"files": [f.model_dump(exclude_none=True) for f in manifest.files]}
 
 
 def inspect_file(
-    tracking: Tracking, sfn: Any, uri: str, state_machine_arn: str | None
+    tracking: Tracking, sfn: Any, uri: str, state_machine_arn: str | None, s3: Any = None
 ) -> dict[str, Any]:
     """Every tracked version of an object, each with its manifest's story."""
     location = S3Uri.parse(uri)
@@ -63,7 +86,7 @@ def inspect_file(
         versions.append(
             {
                 "file": item,
-                "manifest": inspect_manifest(tracking, sfn, str(manifest_id), state_machine_arn)
+                "manifest": inspect_manifest(tracking, sfn, str(manifest_id), state_machine_arn, s3)
                 if manifest_id
                 else None,
             }
@@ -120,10 +143,11 @@ def run(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     tracking = Tracking(target.aws.client("dynamodb"), target.table)
     sfn = target.aws.client("stepfunctions")
+    s3 = target.aws.client("s3")
     machine = args.state_machine_arn or find_state_machine_arn(sfn, target.names.state_machine)
     out = console()
     if S3Uri.is_s3(args.subject):
-        found = inspect_file(tracking, sfn, args.subject, machine)
+        found = inspect_file(tracking, sfn, args.subject, machine, s3)
         if not found["versions"]:
             raise NotFound(f"{args.subject} is not tracked in {target.table}")
         if args.iceberg_table is not None:
@@ -137,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
             for version in found["versions"]:
                 _print_file(out, args.subject, version, args.verbose)
         return 0
-    story = inspect_manifest(tracking, sfn, args.subject, machine)
+    story = inspect_manifest(tracking, sfn, args.subject, machine, s3)
     if story is None:
         raise NotFound(f"no manifest {args.subject} in {target.table}")
     if args.iceberg_table is not None:
@@ -173,8 +197,8 @@ def _print_file(out: Console, uri: str, version: dict[str, Any], verbose: bool) 
 
 def _print_manifest(out: Console, story: dict[str, Any], verbose: bool = False) -> None:
     item = dict(story["manifest"])
-    files = item.get(ManifestAttr.FILES)
-    skip: tuple[str, ...] = (ManifestAttr.FILES,)
+    files = story.get("files")
+    skip: tuple[str, ...] = ()
     if not verbose and item.get(ManifestAttr.ERROR):
         # The cause is the whole Glue answer as JSON; its message is what a person needs.
         item[ManifestAttr.ERROR] = summarize(item[ManifestAttr.ERROR], item.get(ManifestAttr.CAUSE))
@@ -194,6 +218,8 @@ def _print_manifest(out: Console, story: dict[str, Any], verbose: bool = False) 
                 out.print(f"  s3://{f.get('bucket')}/{f.get('key')} ({f.get('size')} bytes)")
             else:
                 out.print(f"  {f}")
+    if story.get("files_error"):
+        out.print(f"[yellow]{escape(str(story['files_error']))}[/]")
     if "snapshot" in story:
         snap = story["snapshot"]
         out.print(
