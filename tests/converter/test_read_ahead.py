@@ -116,3 +116,20 @@ def test_a_changed_object_fails_at_its_turn_with_its_own_error(
 def test_a_manifest_converts_the_same_with_read_ahead(manifest: Manifest, tmp_path: Any) -> None:
     summary = convert(manifest, str(tmp_path / "out"))
     assert summary.rows_written == 3 * FILES
+
+
+def test_the_sample_read_before_converting_leaves_the_read_ahead_to_the_conversion(
+    manifest: Manifest, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # The sample reads the last object's start first; the conversion still fetches ahead.
+    fetched: list[str] = []
+    fetch = sources._fetch
+
+    def counting(source: sources.Source) -> bytes:
+        fetched.append(source.location)
+        return fetch(source)
+
+    monkeypatch.setattr(sources, "_fetch", counting)
+    summary = convert(manifest, str(tmp_path / "out"))
+    assert summary.rows_written == 3 * FILES
+    assert sorted(fetched) == [f.uri for f in manifest.files[1:]]  # all but the first, once

@@ -15,6 +15,7 @@ chunk without a conflict is read fastest without looking for one).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ def sample_sources(sources: Sequence[Source], settings: SampleSettings) -> list[
 
 def _head(source: Source, window: int) -> bytes:
     """The whole lines within the first `window` bytes of a source (decompressed)."""
-    chunks = iter_chunks(source, window)
+    # Its own GET: the conversion's read-ahead fetches in input order, for the conversion.
+    chunks = iter_chunks(dataclasses.replace(source, ahead=None), window)
     try:
         first = next(chunks, None)
     finally:
