@@ -205,6 +205,7 @@ class _Run:
                 pending.append((future, index, read_so_far))
                 if len(pending) >= 2:
                     self._take(pending.popleft(), bytes_total)
+            self.writer.drain()
             while pending:
                 self._take(pending.popleft(), bytes_total)
             self._report(len(self.sources), bytes_total)

@@ -15,6 +15,8 @@ from ndjson_parquet.converter.errors import ConversionError
 from ndjson_parquet.converter.schema import same_schema
 from ndjson_parquet.converter.workdir import PART_SUFFIX
 
+_DRAIN = "drain"
+
 
 @dataclass(slots=True)
 class Part:
@@ -78,9 +80,11 @@ class PartWriter:
         # Rows received, and rows copied from parts closed by a schema change (see _carry).
         self._received = 0
         self._carried = 0
-        self._queue: queue.Queue[tuple[pa.Table, pa.Schema, str | None] | None] = queue.Queue(
+        self._queue: queue.Queue[tuple[pa.Table, pa.Schema, str | None] | str | None] = queue.Queue(
             queue_size
         )
+        # Set once the input is read to its end: row groups are written as tables arrive.
+        self._eager = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="parquet-writer", daemon=True)
         self._thread.start()
@@ -89,6 +93,12 @@ class PartWriter:
         if self._error is not None:
             raise ConversionError(f"writing Parquet failed: {self._error}") from self._error
         self._queue.put((table, schema, partition))
+
+    def drain(self) -> None:
+        """The input has been read to its end: write what is buffered now, and each table as it
+        arrives, so that little is left to encode after the last table (when only this thread
+        would be working)."""
+        self._queue.put(_DRAIN)
 
     def close(self) -> list[Part]:
         """Flush and close every part; returns the parts in the order they were opened."""
@@ -110,6 +120,11 @@ class PartWriter:
                 if item is None:
                     ended = True
                     break
+                if isinstance(item, str):  # _DRAIN
+                    self._eager = True
+                    for cur in self._open.values():
+                        self._flush(cur)
+                    continue
                 self._write(*item)
             for key in list(self._open):
                 self._finish(key)
@@ -164,7 +179,8 @@ class PartWriter:
         cur.buffered_bytes += table.nbytes
         cur.buffered_rows += table.num_rows
         if (
-            cur.buffered_bytes >= self.settings.row_group_bytes
+            self._eager
+            or cur.buffered_bytes >= self.settings.row_group_bytes
             or cur.buffered_rows >= self.settings.row_group_rows
         ):
             self._flush(cur)
