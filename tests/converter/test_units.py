@@ -185,3 +185,25 @@ def test_local_storage_put_list_delete(tmp_path: Path) -> None:
     storage.delete([target, target + ".missing"])
     assert storage.list_files(str(tmp_path)) == []
     assert storage.join("s3://bkt/out/", "dt=1", "x.parquet") == "s3://bkt/out/dt=1/x.parquet"
+
+
+def test_once_drained_the_writer_writes_each_table_as_it_arrives(tmp_path: Path) -> None:
+    schema = pa.schema([pa.field("i", pa.int64())])
+    row_groups = []
+    for drain in (False, True):
+        folder = tmp_path / str(drain)
+        folder.mkdir()
+        writer = PartWriter(folder, WriterSettings("zstd", 1 << 30, 1 << 30, 1000))
+        for i in range(3):
+            writer.put(pa.table({"i": [i]}, schema=schema), schema, None)
+        if drain:
+            writer.drain()  # what is buffered is written now, and each later table on its own
+        for i in range(3, 5):
+            writer.put(pa.table({"i": [i]}, schema=schema), schema, None)
+        (part,) = writer.close()
+        reader = pq.ParquetFile(part.path)
+        row_groups.append(
+            [reader.metadata.row_group(g).num_rows for g in range(reader.num_row_groups)]
+        )
+        assert reader.read().column("i").to_pylist() == [0, 1, 2, 3, 4]
+    assert row_groups == [[5], [3, 1, 1]]
