@@ -20,7 +20,7 @@ GLUE_PRICE_PER_DPU_SECOND: Final = 0.44 / 3600
 GLUE_STARTUP_SECONDS: Final = 60.0
 GLUE_MIN_SECONDS: Final = 60.0
 # Lambda at 2,048 MB: $0.0000166667 per GB-second, $0.20 per million requests; 1 s per
-# invocation, 50 MB/s of data (64-73 MB per CPU-second measured locally), and 2.5 ms per file:
+# invocation, 50 MB/s of data (about 120 MB per CPU-second measured locally), and 2.5 ms per file:
 # a GET's 20 ms of latency with 8 GETs in flight (the converter reads small objects ahead).
 LAMBDA_GB: Final = 2.0
 LAMBDA_PRICE_PER_GB_SECOND: Final = 0.0000166667
