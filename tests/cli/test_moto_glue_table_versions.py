@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from ndjson_parquet.cli.emulator import moto_fixes
+from ndjson_parquet.cli.emulator import glue_table_versions, moto_fixes
 
 
 @pytest.fixture
@@ -30,14 +30,14 @@ def _update_from(glue: Any, version: str, value: str) -> None:
 
 
 def test_moto_applies_an_update_based_on_a_stale_version(glue: Any) -> None:
-    moto_fixes._revert_glue_version_check()
+    glue_table_versions.revert()
     try:
         version = glue.get_table(DatabaseName="db", Name="t")["Table"]["VersionId"]
         _update_from(glue, version, "1")
         _update_from(glue, version, "2")  # AWS: ConcurrentModificationException
     finally:
         moto_fixes.apply()
-    assert moto_fixes.glue_version_check_missing(), "moto checks VersionId now: drop fix 3"
+    assert glue_table_versions.glue_version_check_missing(), "moto checks VersionId now: drop fix 3"
     assert glue.get_table(DatabaseName="db", Name="t")["Table"]["Parameters"] == {"v": "2"}
 
 

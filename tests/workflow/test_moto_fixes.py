@@ -21,7 +21,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_glue,
 )
 
-from ndjson_parquet.cli.emulator import moto_fixes
+from ndjson_parquet.cli.emulator import lambda_in_process, moto_fixes
 from ndjson_parquet.common.status import Status
 from tests.workflow.harness import FUNCTION, ROLE_ARN, Stack
 
@@ -308,7 +308,7 @@ def test_the_workflow_runs_on_a_moto_server_in_this_process(moto_server: str) ->
 
 def test_moto_still_runs_lambda_code_only_in_docker(unpatched: None) -> None:
     # Flips when moto can call a handler another way: then review the Lambda runner hook.
-    assert moto_fixes.lambda_runs_in_docker_only()
+    assert lambda_in_process.lambda_runs_in_docker_only()
 
 
 def test_a_lambda_runner_answers_invokes_and_reports_its_error_type(

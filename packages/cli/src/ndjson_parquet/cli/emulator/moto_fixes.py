@@ -14,23 +14,16 @@
    moto refuses StartJobRun with ConcurrentRunsExceededException while MaxConcurrentRuns runs
    are STARTING or RUNNING, as AWS does; a runner's run is RUNNING until the runner returns.
 
-3. moto's Glue `UpdateTable` ignores `VersionId` (5.2.5): AWS refuses an update based on an
-   older table version with `ConcurrentModificationException`, which is the optimistic lock
-   Iceberg catalogs (pyiceberg's Glue catalog) commit under; moto applies every update, so of
-   two concurrent Iceberg commits the first is lost. `apply()` adds the check, and runs
-   UpdateTable and CreateTable under one lock (moto serves requests on several threads and
-   checks, then writes, without a lock: two CreateTable calls could both succeed).
+3. moto's Glue `UpdateTable` ignores `VersionId` (5.2.5), the optimistic lock Iceberg catalogs
+   commit under: in `glue_table_versions`.
 
 4. What `terraform apply` of infra/ needs from moto: in `terraform_fixes` (`apply()` installs
    them with the others).
 
-5. moto runs a Lambda function's code only in a Docker container built from its deployment
-   package (`LambdaFunction.invoke` → `_invoke_lambda`), so the Step Functions interpreter's
-   `lambda:invoke` cannot reach an in-process handler. `set_lambda_function_runner(fn)` makes
-   every invoke call `fn(function_name, event)` in the calling thread instead: its return value
-   is the response payload; an exception is an unhandled function error whose `errorType` is
-   the exception's `error_type` attribute or its type name (`LambdaFunctionFailed(error_type,
-   message)` reports any type (`Sandbox.Timedout` for a timeout, `Runtime.OutOfMemory`), as Lambda reports them.
+5. moto runs a Lambda function's code only in a Docker container: `set_lambda_function_runner(fn)`
+   makes every invoke call `fn(function_name, event)` in-process (`lambda_in_process`);
+   `LambdaFunctionFailed(error_type, message)` reports any error type (`Sandbox.Timedout` for a
+   timeout, `Runtime.OutOfMemory`), as Lambda reports them.
 
 All patches act on classes, so they hold for `mock_aws` and for a `ThreadedMotoServer` in the
 same process alike. They check the shape of the moto code they replace and raise
@@ -40,14 +33,14 @@ same process alike. They check the shape of the moto code they replace and raise
 from __future__ import annotations
 
 import inspect
-import json
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ndjson_parquet.cli.emulator import terraform_fixes
+from ndjson_parquet.cli.emulator import glue_table_versions, lambda_in_process, terraform_fixes
+from ndjson_parquet.cli.emulator.lambda_in_process import LambdaFunctionRunner
 from ndjson_parquet.cli.emulator.shape import MARK as _MARK
 from ndjson_parquet.cli.emulator.shape import MotoShapeError
 
@@ -66,10 +59,6 @@ class JobRunEnded(Exception):
             raise ValueError(f"a job run cannot end {state!r}; one of {sorted(ENDED_STATES)}")
         super().__init__(message or f"job run {state}")
         self.state = state
-
-
-LambdaFunctionRunner = Callable[[str, dict[str, Any]], object]
-"""`fn(function_name, event)`: return the payload, or raise for an unhandled function error."""
 
 
 class LambdaFunctionFailed(Exception):
@@ -327,169 +316,6 @@ def _revert_glue_runner_hook() -> None:
         _original_start_job_run = None
 
 
-# --- 3. Glue UpdateTable honours VersionId --------------------------------------------------
-
-_UPDATE_TABLE: Final = "update_table"
-_CREATE_TABLE: Final = "create_table"
-_table_lock = threading.Lock()
-
-
-def _glue_responses() -> type[Any]:
-    from moto.glue import responses
-
-    cls: type[Any] | None = getattr(responses, "GlueResponse", None)
-    if cls is None or not callable(cls.__dict__.get(_UPDATE_TABLE)):
-        raise MotoShapeError("moto.glue.responses.GlueResponse.update_table is gone")
-    return cls
-
-
-def _update_table_method() -> Callable[..., Any]:
-    method: Callable[..., Any] = _glue_responses().__dict__[_UPDATE_TABLE]
-    return method
-
-
-def glue_version_check_missing() -> bool:
-    """Whether moto's UpdateTable still ignores VersionId (read from its source)."""
-    method = _update_table_method()
-    if getattr(method, _MARK, False):
-        method = getattr(method, "__wrapped__", method)
-    try:
-        source = inspect.getsource(method)
-    except OSError:  # pragma: no cover - no source installed: assume the deviation
-        return True
-    return "VersionId" not in source
-
-
-def _make_checked_update_table(original: Callable[..., Any]) -> Callable[..., Any]:
-    def update_table(self: Any) -> Any:
-        from moto.glue.exceptions import GlueClientError
-
-        version_id = self.parameters.get("VersionId")
-        table_input = self.parameters.get("TableInput") or {}
-        with _table_lock:  # the check and the update at once, as one request on AWS
-            if version_id:
-                table = self.glue_backend.get_table(
-                    self.parameters.get("DatabaseName"), table_input.get("Name")
-                )
-                current = str(table._current_version)
-                if current != str(version_id):
-                    raise GlueClientError(
-                        "ConcurrentModificationException",
-                        f"Update table failed due to concurrent modifications: version "
-                        f"{version_id} is not the current version {current}",
-                    )
-            return original(self)
-
-    update_table.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(update_table, _MARK, True)
-    return update_table
-
-
-def _make_serialized(original: Callable[..., Any]) -> Callable[..., Any]:
-    def serialized(self: Any) -> Any:
-        with _table_lock:
-            return original(self)
-
-    serialized.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(serialized, _MARK, True)
-    return serialized
-
-
-def _apply_glue_version_check() -> None:
-    responses = _glue_responses()
-    create = responses.__dict__.get(_CREATE_TABLE)
-    if create is None:
-        raise MotoShapeError("moto.glue.responses.GlueResponse.create_table is gone")
-    if not getattr(create, _MARK, False):
-        setattr(responses, _CREATE_TABLE, _make_serialized(create))
-    current = _update_table_method()
-    if getattr(current, _MARK, False) or not glue_version_check_missing():
-        return
-    setattr(responses, _UPDATE_TABLE, _make_checked_update_table(current))
-
-
-def _revert_glue_version_check() -> None:
-    responses = _glue_responses()
-    for name in (_UPDATE_TABLE, _CREATE_TABLE):
-        current = responses.__dict__.get(name)
-        if getattr(current, _MARK, False):
-            setattr(responses, name, current.__wrapped__)  # type: ignore[union-attr]
-
-
-# --- 5. Lambda functions that run in-process -----------------------------------------------
-
-_INVOKE: Final = "invoke"
-_lambda_runner: LambdaFunctionRunner | None = None
-_original_invoke: Callable[..., Any] | None = None
-
-
-def _lambda_function_class() -> type[Any]:
-    from moto.awslambda import models
-
-    cls: type[Any] | None = getattr(models, "LambdaFunction", None)
-    method = getattr(cls, _INVOKE, None) if cls is not None else None
-    if cls is None or method is None:
-        raise MotoShapeError("moto.awslambda.models.LambdaFunction.invoke is gone")
-    params = list(inspect.signature(getattr(method, "__wrapped__", method)).parameters)
-    if params != ["self", "body", "request_headers", "response_headers"]:
-        raise MotoShapeError(f"LambdaFunction.invoke takes {params} now")
-    return cls
-
-
-def lambda_runs_in_docker_only() -> bool:
-    """Whether moto's LambdaFunction.invoke still runs the code through `_invoke_lambda` (its
-    Docker container), with no way to call a handler in this process."""
-    method = _lambda_function_class().__dict__[_INVOKE]
-    method = getattr(method, "__wrapped__", method)
-    try:
-        source = inspect.getsource(method)
-    except OSError:  # pragma: no cover - no source installed: assume the deviation
-        return True
-    return "self._invoke_lambda(" in source
-
-
-def _error_payload(exc: BaseException) -> dict[str, str]:
-    # LambdaFunctionFailed, or any exception that names its error type the same way.
-    error_type = str(getattr(exc, "error_type", "") or type(exc).__name__)
-    return {"errorType": error_type, "errorMessage": str(exc) or error_type}
-
-
-def _make_runner_invoke(original: Callable[..., Any]) -> Callable[..., Any]:
-    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
-        runner = _lambda_runner
-        if runner is None:
-            return original(self, body, request_headers, response_headers)
-        event = json.loads(body) if body else {}
-        try:
-            payload: object = runner(self.function_name, event)
-        except Exception as exc:  # any failure of the handler is an unhandled function error
-            response_headers["x-amz-function-error"] = "Unhandled"
-            payload = _error_payload(exc)
-        return json.dumps(payload, default=str).encode("utf-8")
-
-    invoke.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(invoke, _MARK, True)
-    return invoke
-
-
-def _apply_lambda_runner_hook() -> None:
-    global _original_invoke
-    cls = _lambda_function_class()
-    current = cls.__dict__[_INVOKE]
-    if getattr(current, _MARK, False):
-        return
-    _original_invoke = current
-    setattr(cls, _INVOKE, _make_runner_invoke(current))
-
-
-def _revert_lambda_runner_hook() -> None:
-    global _original_invoke
-    cls = _lambda_function_class()
-    if getattr(cls.__dict__[_INVOKE], _MARK, False) and _original_invoke is not None:
-        setattr(cls, _INVOKE, _original_invoke)
-        _original_invoke = None
-
-
 # --- public -----------------------------------------------------------------------------------
 
 
@@ -498,9 +324,9 @@ def apply() -> None:
     with _lock:
         _apply_glue_sync_fix()
         _apply_glue_runner_hook()
-        _apply_glue_version_check()
+        glue_table_versions.apply()
         terraform_fixes.apply()
-        _apply_lambda_runner_hook()
+        lambda_in_process.apply()
 
 
 def revert() -> None:
@@ -508,9 +334,9 @@ def revert() -> None:
     with _lock:
         _revert_glue_sync_fix()
         _revert_glue_runner_hook()
-        _revert_glue_version_check()
+        glue_table_versions.revert()
         terraform_fixes.revert()
-        _revert_lambda_runner_hook()
+        lambda_in_process.revert()
 
 
 def set_glue_job_runner(runner: GlueJobRunner | None) -> None:
@@ -528,7 +354,6 @@ def set_glue_job_runner(runner: GlueJobRunner | None) -> None:
 def set_lambda_function_runner(runner: LambdaFunctionRunner | None) -> None:
     """Make every Lambda invoke call `runner(function_name, event)` in-process; None restores
     moto's behaviour (its Docker container)."""
-    global _lambda_runner
     apply()
     with _lock:
-        _lambda_runner = runner
+        lambda_in_process.set_runner(runner)
