@@ -17,7 +17,6 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from ndjson_parquet.cli.local.resources import schedule_seconds
 from ndjson_parquet.cli.local.runtime import LocalPipeline
 from ndjson_parquet.cli.local.sample import SampleSpec
 from ndjson_parquet.cli.local.server import Emulator
@@ -27,6 +26,7 @@ from ndjson_parquet.cli.local.terraform import (
     deployed_by_terraform,
     find_terraform,
 )
+from ndjson_parquet.cli.local.terraform_deployment import schedule_seconds
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ import pytest
 from ndjson_parquet.cli.local import terraform
 from ndjson_parquet.cli.local.artifacts import build_artifacts
 from ndjson_parquet.cli.local.poller import EventSourceMapping
-from ndjson_parquet.cli.local.resources import DeploymentMismatch, schedule_seconds
+from ndjson_parquet.cli.local.terraform_deployment import DeploymentMismatch, schedule_seconds
 
 
 def _digest(path: Path) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ndjson_parquet.cli.local.resources import TERRAFORM_OUTPUTS
+from ndjson_parquet.cli.local.terraform_deployment import TERRAFORM_OUTPUTS
 from tests.infra.terraform_config import (
     ENVS,
     INFRA,

@@ -33,12 +33,11 @@ from ndjson_parquet.cli.local.resources import (
     LocalSettings,
     converter_arguments,
     create_deployment,
-    read_deployment,
-    remove_local_additions,
 )
 from ndjson_parquet.cli.local.sample import SampleInfo, SampleSpec, generate
 from ndjson_parquet.cli.local.server import Emulator
 from ndjson_parquet.cli.local.state import Alert, Snapshot, read_alerts, take_snapshot
+from ndjson_parquet.cli.local.terraform_deployment import read_deployment, remove_local_additions
 from ndjson_parquet.common import ResourceNames
 
 log = logging.getLogger(__name__)
