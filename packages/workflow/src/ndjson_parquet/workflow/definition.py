@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ndjson_parquet.common.keys import ManifestAttr, ManifestKey, TableAttr, status_gsi2
+from ndjson_parquet.common.keys import ManifestAttr
 from ndjson_parquet.common.settings import WorkflowInput
 from ndjson_parquet.common.status import Status, sources_of
 from ndjson_parquet.workflow.compute import (
@@ -55,13 +55,14 @@ from ndjson_parquet.workflow.names import (
     service_retry,
 )
 from ndjson_parquet.workflow.settings import WorkflowSettings
+from ndjson_parquet.workflow.status_update import MANIFEST_ID_INPUT, update_item
 
 __all__ = ["ErrorName", "Resource", "StateName", "build_definition", "render"]
 
 ALERT_SUBJECT_TEMPLATE: Final = "ndjson-parquet: conversion failed for date prefix {}"
 
 # Input fields, checked against the shared contract when this module is imported.
-_IN_MANIFEST_ID: Final = "manifest_id"
+_IN_MANIFEST_ID: Final = MANIFEST_ID_INPUT
 _IN_MANIFEST_PATH: Final = MANIFEST_PATH_INPUT
 _IN_DATE_PREFIX: Final = "date_prefix"
 _IN_FILE_COUNT: Final = "file_count"
@@ -70,91 +71,6 @@ if not {_IN_MANIFEST_ID, _IN_MANIFEST_PATH, _IN_DATE_PREFIX, _IN_FILE_COUNT} <= 
 ):  # pragma: no cover - guards a contract change
     raise ImportError("WorkflowInput no longer has the fields the workflow reads")
 
-# `$$.State.EnteredTime` is the ISO-8601 UTC time the state was entered; it is the status
-# update time, and (with the manifest id) the gsi2 sort key, as `common.keys.status_gsi2` says.
-_NOW: Final = "$$.State.EnteredTime"
-
-
-def _manifest_key() -> dict[str, Any]:
-    # ManifestKey builds `MANIFEST#<id>`: build it around a `{}` to get the Format template.
-    template = ManifestKey("{}")
-    return {
-        TableAttr.PK: {
-            "S.$": f"States.Format({format_template(template.pk)}, $.{_IN_MANIFEST_ID})"
-        },
-        TableAttr.SK: {"S": template.sk},
-    }
-
-
-def _status_fields(status: Status) -> tuple[list[str], dict[str, str], dict[str, Any]]:
-    """SET clauses, names and values common to every status change: status, time, gsi2."""
-    gsi2 = status_gsi2(status, "{}", "{}")
-    names = {
-        "#status": ManifestAttr.STATUS,
-        "#updated_at": ManifestAttr.UPDATED_AT,
-        "#gsi2pk": TableAttr.GSI2_PK,
-        "#gsi2sk": TableAttr.GSI2_SK,
-    }
-    values: dict[str, Any] = {
-        ":status": {"S": str(status)},
-        ":now": {"S.$": _NOW},
-        ":gsi2pk": {"S": gsi2[TableAttr.GSI2_PK]},
-        ":gsi2sk": {
-            "S.$": f"States.Format({format_template(gsi2[TableAttr.GSI2_SK])}, "
-            f"{_NOW}, $.{_IN_MANIFEST_ID})"
-        },
-    }
-    sets = [
-        "#status = :status",
-        "#updated_at = :now",
-        "#gsi2pk = :gsi2pk",
-        "#gsi2sk = :gsi2sk",
-    ]
-    return sets, names, values
-
-
-def _condition_from(sources: frozenset[Status]) -> tuple[str, dict[str, Any]]:
-    """A condition that the item exists and its status is one of `sources`."""
-    ordered = sorted(sources)
-    placeholders = [f":from_{s}" for s in ordered]
-    values = {p: {"S": str(s)} for p, s in zip(placeholders, ordered, strict=True)}
-    condition = f"attribute_exists(#pk) AND #status IN ({', '.join(placeholders)})"
-    return condition, values
-
-
-def _update_item(
-    settings: WorkflowSettings,
-    status: Status,
-    sets: dict[str, str],
-    values: dict[str, Any],
-    remove: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """Parameters of a conditional dynamodb:updateItem moving the manifest to `status`.
-
-    `sets` maps further attributes to their new value's expression (using placeholders defined
-    in `values`); `remove` names attributes to delete.
-    """
-    clauses, names, all_values = _status_fields(status)
-    condition, condition_values = _condition_from(sources_of(status))
-    names["#pk"] = TableAttr.PK
-    all_values.update(condition_values)
-    all_values.update(values)
-    for attribute, expression in sets.items():
-        names[f"#{attribute}"] = attribute
-        clauses.append(f"#{attribute} = {expression}")
-    update = "SET " + ", ".join(clauses)
-    if remove:
-        names.update({f"#{attribute}": attribute for attribute in remove})
-        update += " REMOVE " + ", ".join(f"#{attribute}" for attribute in remove)
-    return {
-        "TableName": settings.tracking_table,
-        "Key": _manifest_key(),
-        "ConditionExpression": condition,
-        "UpdateExpression": update,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": all_values,
-    }
-
 
 def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
     return {
@@ -162,7 +78,7 @@ def _update_status_processing(settings: WorkflowSettings) -> dict[str, Any]:
         "Comment": "Claim the manifest: only a manifested, failed (redrive) or processing "
         "(execution retry) manifest may become processing; count the attempt.",
         "Resource": Resource.DYNAMODB_UPDATE_ITEM,
-        "Parameters": _update_item(
+        "Parameters": update_item(
             settings,
             Status.PROCESSING,
             sets={ManifestAttr.ATTEMPTS: f"if_not_exists(#{ManifestAttr.ATTEMPTS}, :zero) + :one"},
@@ -211,7 +127,7 @@ def _completed(
         "Type": "Task",
         "Comment": comment,
         "Resource": Resource.DYNAMODB_UPDATE_ITEM,
-        "Parameters": _update_item(
+        "Parameters": update_item(
             settings,
             Status.COMPLETED,
             sets={ManifestAttr.COMPLETED_AT: ":now", **sets},
@@ -276,7 +192,7 @@ def _fall_back_to_glue(settings: WorkflowSettings) -> dict[str, Any]:
         "Comment": "Lambda ran out of time or memory: say so on the manifest, then convert it "
         "in Glue (once: Glue never comes back to Lambda).",
         "Resource": Resource.DYNAMODB_UPDATE_ITEM,
-        "Parameters": _update_item(
+        "Parameters": update_item(
             settings,
             Status.PROCESSING,
             sets={
@@ -304,7 +220,7 @@ def _update_status_failed(settings: WorkflowSettings) -> dict[str, Any]:
         "Type": "Task",
         "Comment": "Keep the error and its cause on the manifest item.",
         "Resource": Resource.DYNAMODB_UPDATE_ITEM,
-        "Parameters": _update_item(
+        "Parameters": update_item(
             settings,
             Status.FAILED,
             sets={
