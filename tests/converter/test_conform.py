@@ -68,3 +68,23 @@ def test_conform_file_rewrites_in_place_only_when_needed(tmp_path: Path) -> None
     assert pq.read_schema(path).equals(target)
     assert pq.read_table(path).to_pylist() == [{"a": 1.0, "z": None}, {"a": 2.0, "z": None}]
     assert conform_file(path, target) is False
+
+
+def test_a_float_has_one_json_text_whether_alone_or_inside_a_list() -> None:
+    import orjson
+
+    from ndjson_parquet.converter.conform import json_text
+
+    values = [0.0, -0.0, 5.0, 1e15, 1e16, 1e20, 1e-7, 1 / 3, 0.5, None, 2.5e-300, -7.0]
+    alone = json_text(pa.array(values, pa.float64()), pa.field("f", pa.float64())).to_pylist()
+    in_lists = json_text(
+        pa.array([[v] for v in values], pa.list_(pa.float64())),
+        pa.field("f", pa.list_(pa.float64())),
+    ).to_pylist()
+    # Integral values as integers (pyarrow reads 5 and 5.0 alike), others as orjson writes them.
+    assert alone[:4] == ["0", "0", "5", "1000000000000000"]
+    assert alone[4:] == [None if v is None else orjson.dumps(v).decode() for v in values[4:-1]] + [
+        "-7"
+    ]
+    assert [f"[{a}]" if a is not None else "[null]" for a in alone] == in_lists
+    assert [orjson.loads(a) for a in alone if a is not None] == [v for v in values if v is not None]

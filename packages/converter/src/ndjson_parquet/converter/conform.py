@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,10 +32,42 @@ class RawJson(str):
     __slots__ = ()
 
 
+# Integral floats below this print as integers (beyond it orjson writes an exponent).
+_INTEGRAL_TEXT_BELOW = 1e16
+
+
+def float_text(value: float) -> str:
+    """A float's JSON text, the same whichever route read it: pyarrow's reader reads `5` and
+    `5.0` alike (a column with both is float64), so integral values below 1e16 are written as
+    integers (`5`), others as orjson writes them (`0.5`, `1e20`)."""
+    if value.is_integer() and abs(value) < _INTEGRAL_TEXT_BELOW:
+        return str(int(value))
+    return orjson.dumps(value).decode()
+
+
+def _float_texts(array: pa.Array) -> pa.Array:
+    """`float_text` of each value of a float column (nulls stay null), vectorised."""
+    values = array.to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        integral = np.isfinite(values) & (np.floor(values) == values)
+        integral &= np.abs(values) < _INTEGRAL_TEXT_BELOW
+    as_ints = pc.cast(pc.cast(array, pa.int64(), safe=False), pa.string())
+    rest = np.flatnonzero(~integral & array.is_valid().to_numpy(zero_copy_only=False))
+    texts = as_ints.to_numpy(zero_copy_only=False).astype(object)
+    if len(rest):
+        # A float's text has no comma: one dump of those values, split.
+        dumped = orjson.dumps(values[rest].tolist())[1:-1].decode().split(",")
+        texts[rest] = dumped
+    texts[~array.is_valid().to_numpy(zero_copy_only=False)] = None
+    return pa.array(texts, pa.string())
+
+
 def _dump(value: Any) -> str:
     """JSON text of a Python value whose RawJson parts are embedded verbatim."""
     if isinstance(value, RawJson):
         return str(value)
+    if isinstance(value, float):
+        return float_text(value)
     if isinstance(value, dict):
         return "{" + ",".join(f"{_dump(str(k))}:{_dump(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
@@ -70,8 +103,7 @@ def json_text(array: pa.Array, field: pa.Field) -> pa.Array:
     if pa.types.is_integer(t) or pa.types.is_boolean(t):
         return pc.cast(array, pa.string())
     if pa.types.is_floating(t):
-        # Arrow prints floats as valid JSON numbers ("5", "0.1", "1e+20").
-        return pc.cast(array, pa.string())
+        return _float_texts(array)
     if (
         pa.types.is_string(t)
         and not pc.any(pc.match_substring_regex(array, "[\\x00-\\x1f]")).as_py()
