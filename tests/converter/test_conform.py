@@ -88,3 +88,15 @@ def test_a_float_has_one_json_text_whether_alone_or_inside_a_list() -> None:
     ]
     assert [f"[{a}]" if a is not None else "[null]" for a in alone] == in_lists
     assert [orjson.loads(a) for a in alone if a is not None] == [v for v in values if v is not None]
+
+
+def test_an_object_has_one_json_text_whether_read_as_a_struct_or_as_text() -> None:
+    from ndjson_parquet.converter.conform import _dump, json_text
+
+    as_struct = pa.array(
+        [{"y": 2, "x": 1, "z": None}],
+        pa.struct([("y", pa.int64()), ("x", pa.int64()), ("z", pa.int64())]),
+    )
+    text = json_text(as_struct, pa.field("o", as_struct.type)).to_pylist()
+    assert text == ['{"x":1,"y":2}']
+    assert _dump({"y": 2, "x": 1, "z": None}) == text[0]  # as the exact parser's value

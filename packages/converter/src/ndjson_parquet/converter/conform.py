@@ -69,7 +69,15 @@ def _dump(value: Any) -> str:
     if isinstance(value, float):
         return float_text(value)
     if isinstance(value, dict):
-        return "{" + ",".join(f"{_dump(str(k))}:{_dump(v)}" for k, v in value.items()) + "}"
+        # Keys in order, null fields left out (a struct cannot tell absent from null, nor keep
+        # each object's key order), so that an object's text does not depend on the route that
+        # read it.
+        fields = (
+            f"{_dump(str(k))}:{_dump(v)}"
+            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+            if v is not None
+        )
+        return "{" + ",".join(fields) + "}"
     if isinstance(value, list):
         return "[" + ",".join(_dump(v) for v in value) + "]"
     return orjson.dumps(value).decode()
