@@ -43,8 +43,9 @@ def test_sample_stays_within_its_share_of_the_input() -> None:
     )
 
 
-def test_nothing_is_sampled_from_one_small_input_or_standard_input() -> None:
+def test_nothing_is_sampled_from_one_input_or_standard_input() -> None:
     assert sample_sources(_sources([MiB // 2]), SampleSettings()) == []
+    assert sample_sources(_sources([512 * MiB]), SampleSettings()) == []
     assert sample_sources([Source(STDIN), Source(STDIN)], SampleSettings()) == []
 
 

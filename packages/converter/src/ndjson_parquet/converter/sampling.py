@@ -45,8 +45,8 @@ def sample_sources(sources: Sequence[Source], settings: SampleSettings) -> list[
     """Which inputs to sample: evenly spread over the list (the last one included), never
     standard input, and within the byte budget."""
     candidates = [s for s in sources if s.location != STDIN]
-    if len(candidates) < 2 and not any((s.size or 0) > settings.window_bytes for s in candidates):
-        return []  # one small input: the sample would be the whole conversion again
+    if len(candidates) < 2:
+        return []  # one input: its start is what the conversion reads first anyway
     total = sum(s.size or 0 for s in candidates)
     by_budget = int(total * settings.max_fraction) // settings.window_bytes
     count = min(len(candidates), settings.max_files, max(by_budget, 1 if total else 0))
