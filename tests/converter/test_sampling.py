@@ -11,42 +11,55 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson_parquet.converter import ConvertOptions, convert
-from ndjson_parquet.converter.sampling import SampleSettings, sample_schema, sample_sources
+from ndjson_parquet.converter.sampling import SampleSettings, Window, sample_schema, sample_windows
 from ndjson_parquet.converter.sources import STDIN, Source
 from ndjson_parquet.converter.writer import PartWriter
 
 MiB = 1024 * 1024
 
 
-def _sources(sizes: list[int]) -> list[Source]:
-    return [Source(f"f{i}.ndjson", size) for i, size in enumerate(sizes)]
+def _sources(sizes: list[int], suffix: str = ".ndjson") -> list[Source]:
+    return [Source(f"f{i}{suffix}", size) for i, size in enumerate(sizes)]
 
 
-def test_samples_spread_over_the_list_first_and_last_included() -> None:
-    picked = sample_sources(_sources([64 * MiB] * 100), SampleSettings(max_files=5))
-    assert [s.location for s in picked] == [
-        "f0.ndjson",
-        "f25.ndjson",
-        "f50.ndjson",
-        "f74.ndjson",
-        "f99.ndjson",
+def _where(windows: list[Window]) -> list[tuple[str, int]]:
+    return [(w.source.location, w.offset) for w in windows]
+
+
+def test_windows_end_at_evenly_spaced_points_the_last_at_the_end() -> None:
+    settings = SampleSettings(window_bytes=MiB, max_windows=4)
+    # 4 files of 64 MiB: each window is the last MiB of a file.
+    assert _where(sample_windows(_sources([64 * MiB] * 4), settings)) == [
+        (f"f{i}.ndjson", 63 * MiB) for i in range(4)
+    ]
+    # One file: windows spread inside it, so drift within a file is seen too.
+    assert _where(sample_windows(_sources([400 * MiB]), settings)) == [
+        ("f0.ndjson", 99 * MiB),
+        ("f0.ndjson", 199 * MiB),
+        ("f0.ndjson", 299 * MiB),
+        ("f0.ndjson", 399 * MiB),
     ]
 
 
-def test_sample_stays_within_its_share_of_the_input() -> None:
-    # 40 files of 1 MiB: 3% of 40 MiB is one window of 1 MiB, taken from the last file.
-    picked = sample_sources(_sources([MiB] * 40), SampleSettings())
-    assert [s.location for s in picked] == ["f39.ndjson"]
+def test_a_compressed_input_is_sampled_from_its_start_and_small_files_whole() -> None:
+    settings = SampleSettings(window_bytes=MiB, max_windows=2)
+    windows = sample_windows(_sources([64 * MiB] * 2, ".ndjson.gz"), settings)
+    # The first input's start is what the conversion reads first: not sampled again.
+    assert _where(windows) == [("f1.ndjson.gz", 0)]
+    small = sample_windows(_sources([100_000] * 1000), SampleSettings(window_bytes=MiB))
+    assert all(w.offset == 0 for w in small)
+
+
+def test_the_sample_stays_within_its_share_of_the_input() -> None:
+    # 40 MiB: 3% is one window of 1 MiB, at the very end.
+    assert _where(sample_windows(_sources([MiB] * 40), SampleSettings())) == [("f39.ndjson", 0)]
     settings = SampleSettings(window_bytes=64 * 1024)
-    assert len(sample_sources(_sources([MiB] * 40), settings)) == int(40 * MiB * 0.03) // (
-        64 * 1024
-    )
+    windows = sample_windows(_sources([MiB] * 40), settings)
+    assert len(windows) == int(40 * MiB * 0.03) // (64 * 1024)
 
 
-def test_nothing_is_sampled_from_one_input_or_standard_input() -> None:
-    assert sample_sources(_sources([MiB // 2]), SampleSettings()) == []
-    assert sample_sources(_sources([512 * MiB]), SampleSettings()) == []
-    assert sample_sources([Source(STDIN), Source(STDIN)], SampleSettings()) == []
+def test_standard_input_is_never_sampled() -> None:
+    assert sample_windows([Source(STDIN), Source(STDIN)], SampleSettings()) == []
 
 
 def _files(tmp_path: Path) -> list[Path]:
@@ -108,3 +121,42 @@ def test_with_the_sample_no_row_is_encoded_twice_and_the_output_is_the_same(
     tables = [pq.read_table(tmp_path / name).to_pylist() for name in ("sampled", "unsampled")]
     assert tables[0] == tables[1]
     assert len(tables[0]) == 9000
+
+
+def test_drift_within_one_file_is_found_too(tmp_path: Path) -> None:
+    path = tmp_path / "one.ndjson"
+    with path.open("w") as out:
+        for i in range(20000):
+            row: dict[str, object] = {"id": i, "n": i if i < 15000 else i + 0.5}
+            if i >= 15000:
+                row["late"] = True
+            out.write(json.dumps(row) + "\n")
+    source = Source(str(path), path.stat().st_size)
+    schema = sample_schema([source], None, SampleSettings(window_bytes=8 * 1024))
+    assert schema is not None
+    assert {f.name: str(f.type) for f in schema} == {"id": "int64", "n": "double", "late": "bool"}
+
+
+def test_windows_inside_an_s3_object_are_ranged_reads_of_its_recorded_version() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from ndjson_parquet.converter import storage
+
+    lines = [json.dumps({"id": i, "n": i if i < 3000 else i + 0.5}) for i in range(4000)]
+    body = ("\n".join(lines) + "\n").encode()
+    with mock_aws():
+        storage.reset_clients()
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="in-bkt")
+        etag = s3.put_object(Bucket="in-bkt", Key="a.ndjson", Body=body)["ETag"].strip('"')
+        source = Source("s3://in-bkt/a.ndjson", len(body), etag)
+        settings = SampleSettings(window_bytes=4096, max_windows=4)
+        assert all(w.offset > 0 for w in sample_windows([source], settings))
+        schema = sample_schema([source], None, settings)
+        assert schema is not None
+        assert str(schema.field("n").type) == "double"
+        # Overwritten since: the recorded version is gone, and the sample says nothing.
+        s3.put_object(Bucket="in-bkt", Key="a.ndjson", Body=b'{"other":1}\n')
+        assert sample_schema([source], None, settings) is None
+        storage.reset_clients()

@@ -36,8 +36,8 @@ class ConvertOptions:
     # Tuning: bytes of NDJSON parsed at once, and the JSON reader's block size.
     chunk_bytes: int = 16 * MiB
     block_bytes: int = 4 * MiB
-    # Tuning: bytes read up front from the start of up to 32 inputs spread over the list, so
-    # that schema changes between files are known before rows are encoded; 0 turns it off.
+    # Tuning: bytes of each of up to 32 windows spread over the input, read up front so that
+    # schema changes are known before rows are encoded (at most 3% of the input); 0: off.
     sample_bytes: int = 1 * MiB
 
     def __post_init__(self) -> None:

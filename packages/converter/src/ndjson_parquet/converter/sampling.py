@@ -1,12 +1,12 @@
-"""A look at the start of the inputs before converting: the schema the writer can expect.
+"""A look at the inputs before converting: the schema the writer can expect.
 
 A Parquet part holds one schema. When a later line widens a column (a new field, an integer
 that becomes a float, an id that becomes text), the rows already encoded must be decoded and
-encoded again, which costs about as much as writing them the first time. Producers usually
-change what they write between files (a new release), so reading the first lines of a spread of
-input files up front finds most changes before any row is encoded. What the sample misses is
-still handled as before (parts rewritten); what it finds is never more than the data holds, as
-the sample is part of the data.
+encoded again, which costs about as much as writing them the first time. Reading windows of
+whole lines spread over the input's bytes up front (the last one at its very end) finds most
+such changes before any row is encoded, whether producers changed between files or within one.
+What the sample misses is still handled as before (parts rewritten); what it finds is never more
+than the data holds, as the sample is part of the data.
 
 The sample is read in parallel and parsed like the conversion parses (a parser of its own: the
 conversion's parser learns of value-kind conflicts where they are, not from the sample, as a
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.parse import ChunkParser
 from ndjson_parquet.converter.schema import Origin, unify_into
 from ndjson_parquet.converter.sources import STDIN, Source, iter_chunks
@@ -31,43 +32,65 @@ MiB = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class SampleSettings:
-    """How much to read: the first `window_bytes` of at most `max_files` inputs spread over
-    the list, and not more than `max_fraction` of the input's bytes in all."""
+    """How much to read: at most `max_windows` windows of `window_bytes`, spread evenly over
+    the input's bytes, and not more than `max_fraction` of them in all."""
 
     window_bytes: int = 1 * MiB
     block_bytes: int = 4 * MiB
-    max_files: int = 32
+    max_windows: int = 32
     max_fraction: float = 0.03
     threads: int = 4
 
 
-def sample_sources(sources: Sequence[Source], settings: SampleSettings) -> list[Source]:
-    """Which inputs to sample: evenly spread over the list (the last one included), never
-    standard input, and within the byte budget."""
-    candidates = [s for s in sources if s.location != STDIN]
-    if len(candidates) < 2:
-        return []  # one input: its start is what the conversion reads first anyway
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Whole lines from `offset` of a source (0: its start, decompressed if need be)."""
+
+    source: Source
+    offset: int
+
+
+def sample_windows(sources: Sequence[Source], settings: SampleSettings) -> list[Window]:
+    """Where to sample: windows ending at evenly spaced points of the input's bytes (the last
+    one at its end, where data drifts most), within the byte budget. A window in an input that
+    cannot be read from the middle (compressed) is taken from its start; the start of the
+    first input is not sampled (the conversion reads it first); standard input never is."""
+    candidates = [s for s in sources if s.location != STDIN and s.size]
     total = sum(s.size or 0 for s in candidates)
     by_budget = int(total * settings.max_fraction) // settings.window_bytes
-    count = min(len(candidates), settings.max_files, max(by_budget, 1 if total else 0))
-    if count <= 0:
-        return []
-    if count == 1:
-        return [candidates[-1]]  # the first file is read first anyway; the last drifts most
-    step = (len(candidates) - 1) / (count - 1)
-    picked = sorted({round(i * step) for i in range(count)})
-    return [candidates[i] for i in picked]
+    count = min(settings.max_windows, max(by_budget, 1 if total else 0))
+    ends = [0]
+    for s in candidates:
+        ends.append(ends[-1] + (s.size or 0))
+    picked: list[Window] = []
+    for k in range(1, count + 1):
+        end = total * k // count
+        index = max(i for i in range(len(candidates)) if ends[i] < end)
+        source = candidates[index]
+        offset = max(end - ends[index] - settings.window_bytes, 0)
+        window = Window(source, offset if source.compression is None else 0)
+        if window not in picked and not (window.offset == 0 and source is sources[0]):
+            picked.append(window)
+    return picked
 
 
-def _head(source: Source, window: int) -> bytes:
-    """The whole lines within the first `window` bytes of a source (decompressed)."""
-    # Its own GET: the conversion's read-ahead fetches in input order, for the conversion.
-    chunks = iter_chunks(dataclasses.replace(source, ahead=None), window)
-    try:
-        first = next(chunks, None)
-    finally:
-        chunks.close()  # type: ignore[attr-defined]  # a generator: closes the stream
-    return bytes(first.data) if first is not None else b""
+def _read(window: Window, size: int) -> bytes:
+    """The whole lines of a window."""
+    source = window.source
+    if window.offset == 0:
+        # Its own GET: the conversion's read-ahead fetches in input order, for the conversion.
+        chunks = iter_chunks(dataclasses.replace(source, ahead=None), size)
+        try:
+            first = next(chunks, None)
+        finally:
+            chunks.close()  # type: ignore[attr-defined]  # a generator: closes the stream
+        return bytes(first.data) if first is not None else b""
+    data = storage.read_range(
+        source.location, window.offset, size, version_id=source.version_id, etag=source.etag
+    )
+    # From the first line that starts in the window to the last one that ends in it.
+    start, end = data.find(b"\n") + 1, data.rfind(b"\n") + 1
+    return data[start:end] if 0 < start < end else b""
 
 
 def sample_schema(
@@ -79,15 +102,15 @@ def sample_schema(
     Never fails a run: an input that cannot be read or parsed here is left to the conversion,
     which reports it properly.
     """
-    picked = sample_sources(sources, settings) if settings.window_bytes > 0 else []
+    picked = sample_windows(sources, settings) if settings.window_bytes > 0 else []
     if not picked:
         return None
     parser = ChunkParser(declared=declared, block_size=settings.block_bytes)
 
-    def parse(source: Source) -> list[pa.Schema]:
+    def parse(window: Window) -> list[pa.Schema]:
         try:
-            data = _head(source, settings.window_bytes)
-            parsed = parser.parse(data, 1, source.location, None)
+            data = _read(window, settings.window_bytes)
+            parsed = parser.parse(data, 1, window.source.location, None)
         except Exception:  # reported by the conversion itself
             return []
         return [piece.schema for piece in parsed.pieces]
@@ -100,4 +123,4 @@ def sample_schema(
     return schema
 
 
-__all__ = ["SampleSettings", "sample_schema", "sample_sources"]
+__all__ = ["SampleSettings", "Window", "sample_schema", "sample_windows"]

@@ -163,3 +163,29 @@ def delete(locations: list[str]) -> None:
         for i in range(0, len(keys), 1000):
             objects = [{"Key": k} for k in keys[i : i + 1000]]
             s3_client().delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+
+
+def read_range(
+    location: str,
+    start: int,
+    length: int,
+    *,
+    version_id: str | None = None,
+    etag: str | None = None,
+) -> bytes:
+    """Up to `length` bytes of an uncompressed input from `start` (the same version as
+    `open_input` reads: an S3 ranged GET pinned to `version_id`, or If-Match on `etag`)."""
+    if is_s3(location):
+        uri = _s3_uri(location)
+        exact: dict[str, str] = {"Range": f"bytes={start}-{start + length - 1}"}
+        if version_id:
+            exact["VersionId"] = version_id
+        elif etag:
+            exact["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
+        body = s3_client().get_object(Bucket=uri.bucket, Key=uri.key, **exact)["Body"]
+        with body:
+            data: bytes = body.read()
+        return data
+    with Path(location).open("rb") as f:
+        f.seek(start)
+        return f.read(length)
