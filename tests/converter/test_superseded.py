@@ -145,9 +145,7 @@ def test_a_deleted_object_is_superseded_and_a_manifest_of_nothing_else_completes
     assert _written_summary(s3, "m-1")["superseded_files"] == summary.superseded_files
 
 
-def test_any_other_read_error_still_fails_the_run(
-    s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_any_other_read_error_still_fails_the_run(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     files = [_put(s3, key) for key in KEYS]
     client = storage.s3_client()
     get_object = client.get_object
@@ -160,7 +158,9 @@ def test_any_other_read_error_still_fails_the_run(
 
     monkeypatch.setattr(client, "get_object", denied)
 
-    with pytest.raises(ConversionError, match=rf"cannot read s3://{BUCKET}/{KEYS[2]}.*AccessDenied"):
+    with pytest.raises(
+        ConversionError, match=rf"cannot read s3://{BUCKET}/{KEYS[2]}.*AccessDenied"
+    ):
         convert(_manifest("m-1", files), OUT)
     assert "Contents" not in s3.list_objects_v2(Bucket="out-bkt")
 

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # URIs a warning names; the summary's `superseded_files` lists them all.
 _NAMED = 5
+# Where a table run's snapshot summary lists them (a JSON list), for replays and operators.
+SNAPSHOT_PROPERTY = "ndjson-parquet.superseded-files"
 
 
 class RunInputs:
@@ -78,4 +80,4 @@ def superseded_warning(superseded: Sequence[dict[str, Any]], files: int) -> str 
     )
 
 
-__all__ = ["RunInputs", "superseded_warning"]
+__all__ = ["SNAPSHOT_PROPERTY", "RunInputs", "superseded_warning"]

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.engine import convert, summary_location
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
+from ndjson_parquet.converter.run_inputs import SNAPSHOT_PROPERTY
 from ndjson_parquet.converter.schema import schema_from_json, schema_to_json
 from ndjson_parquet.converter.sources import is_manifest
 from ndjson_parquet.converter.table.catalog import (
@@ -67,8 +68,6 @@ QUARANTINE_FOLDER: Final = "_quarantine"
 # Snapshot summary keys for the run's counts (what a replay of the run reports).
 _COUNTS: Final = ("files", "lines_read", "blank_lines", "rows_written", "lines_quarantined")
 COUNT_PREFIX: Final = "ndjson-parquet."
-# Snapshot summary key for the inputs the run set aside as superseded (a JSON list), if any.
-SUPERSEDED_PROPERTY: Final = COUNT_PREFIX + "superseded-files"
 
 
 def table_location(destination: TableDestination) -> str:
@@ -246,7 +245,7 @@ def _count_properties(summary: Summary) -> dict[str, str]:
     if summary.manifest_id:
         props[COUNT_PREFIX + "manifest-id"] = summary.manifest_id
     if summary.superseded_files:
-        props[SUPERSEDED_PROPERTY] = json.dumps(summary.superseded_files, separators=(",", ":"))
+        props[SNAPSHOT_PROPERTY] = json.dumps(summary.superseded_files, separators=(",", ":"))
     return props
 
 
@@ -288,5 +287,5 @@ def _replayed_summary(
         manifest_id=manifest.manifest_id if manifest is not None else None,
         destination=destination.identifier,
         extra={"table": _table_info(destination, committed)},
-        superseded_files=json.loads(committed.properties.get(SUPERSEDED_PROPERTY, "[]")),
+        superseded_files=json.loads(committed.properties.get(SNAPSHOT_PROPERTY, "[]")),
     )
