@@ -145,7 +145,8 @@ def test_an_unversioned_object_overwritten_after_its_manifest_is_superseded(s3: 
     assert [(s["uri"], s["etag"]) for s in superseded.superseded_files] == [
         (recorded.uri, recorded.etag)
     ]
-    assert superseded.output_files == [] and superseded.rows_written == 0
+    assert superseded.output_files == []
+    assert superseded.rows_written == 0
     # The manifest of the new version reads it.
     current = _put(s3, "2024-03-01/a.ndjson", b'{"v":2}\n')
     done = convert(_manifest("m-2", current), "s3://out-bkt/o")

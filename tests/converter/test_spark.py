@@ -371,4 +371,5 @@ def test_a_distributed_run_warns_of_the_superseded_inputs_of_every_share() -> No
     gone = {"uri": "s3://b/k", "etag": "e", "s3_error": "PreconditionFailed"}
     combined = Summary("r", 3, 1, 0, 1, 0, 1, [], [], {}, [], 0.0, superseded_files=[gone])
     [warning] = _warnings([combined], combined)
-    assert warning.startswith("1 of 3 input files superseded") and "s3://b/k" in warning
+    assert warning.startswith("1 of 3 input files superseded")
+    assert "s3://b/k" in warning

@@ -93,7 +93,8 @@ def test_an_overwritten_input_is_superseded_and_the_others_are_converted(
     assert (summary.lines_read, summary.rows_written) == (9, 9)
     assert summary.counts_add_up
     [warning] = summary.warnings
-    assert f"1 of {len(KEYS)} input files superseded" in warning and uri in warning
+    assert f"1 of {len(KEYS)} input files superseded" in warning
+    assert uri in warning
     # The summary object, the completion marker, lists it too.
     written = _written_summary(s3, "m-1")
     assert written["superseded_files"] == [entry]
@@ -108,7 +109,8 @@ def test_the_new_version_is_converted_by_its_own_manifest_once(s3: Any) -> None:
     second = convert(_manifest("m-new", [new]), OUT)
 
     assert [s["uri"] for s in first.superseded_files] == [new.uri]
-    assert second.superseded_files == [] and second.warnings == []
+    assert second.superseded_files == []
+    assert second.warnings == []
     rows = _rows(s3, [*first.output_files, *second.output_files])
     assert rows == sorted([("a", 2)] * 3 + [("b", 1)] * 3)
 
@@ -182,7 +184,7 @@ def test_a_version_error_after_a_chunk_was_read_fails_the_run(
 
     monkeypatch.setattr(run_inputs_module, "iter_chunks", one_chunk_then_changed)
     inputs = RunInputs(resolve_sources(_manifest("m-1", files)), 1 << 20, None)
-    with pytest.raises(ConversionError, match="cannot read .*b.ndjson changed") as failed:
+    with pytest.raises(ConversionError, match=r"cannot read .*b\.ndjson changed") as failed:
         list(inputs.chunks())
     assert failed.value.__cause__ is changed
     assert inputs.superseded == []
