@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -99,6 +100,18 @@ def test_an_overwritten_input_is_superseded_and_the_others_are_converted(
     written = _written_summary(s3, "m-1")
     assert written["superseded_files"] == [entry]
     assert written["warnings"] == [warning]
+
+
+def test_the_readme_example_has_the_fields_of_an_entry(s3: Any) -> None:
+    readme = Path(__file__).parents[2] / "packages" / "converter" / "README.md"
+    block = readme.read_text().split("### Superseded files", 1)[1]
+    example = json.loads(block.split("```json", 1)[1].split("```", 1)[0])
+    [entry] = example["superseded_files"]
+    files = [_put(s3, KEYS[0])]
+    _put(s3, KEYS[0], version=2)
+    [real] = convert(_manifest("m-1", files), OUT).superseded_files
+    assert list(entry) == list(real)
+    assert entry["s3_error"] == real["s3_error"]
 
 
 def test_the_new_version_is_converted_by_its_own_manifest_once(s3: Any) -> None:
