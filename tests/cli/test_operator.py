@@ -257,6 +257,43 @@ def test_inspect_lists_a_manifests_files_from_its_document(
     assert "cannot read the manifest document" in capsys.readouterr().out
 
 
+def test_inspect_shows_the_superseded_files_of_a_manifest_from_its_summary(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ndjson_parquet.common import Manifest
+    from ndjson_parquet.converter import convert, storage
+    from ndjson_parquet.converter.glue import read_manifest
+
+    monkeypatch.setenv("COLUMNS", "240")  # whole URIs on one line
+    keys = _keys(DAY_A, MAX_FILES)
+    world.upload(*keys)
+    (item,) = world.manifests()
+    manifest_id = str(item[ManifestAttr.MANIFEST_ID])
+    world.upload(keys[1], body=b'{"a": 2}\n')  # overwritten before the conversion
+    storage.reset_clients()
+    manifest: Manifest = read_manifest(str(item[ManifestAttr.MANIFEST_PATH]))
+    job = boto3.client("glue").get_job(JobName=world.names.glue_job)["Job"]
+    convert(manifest, job["DefaultArguments"]["--OUTPUT_URI"])
+    world.set_status(manifest_id, Status.COMPLETED, datetime.now(UTC).isoformat())
+    uri = f"s3://{world.names.input_bucket}/{keys[1]}"
+
+    assert main(["inspect", "--env", ENVIRONMENT, manifest_id, "--json"]) == 0
+    story = json.loads(capsys.readouterr().out)
+    assert [s["uri"] for s in story["summary"]["superseded_files"]] == [uri]
+    assert main(["inspect", "--env", ENVIRONMENT, manifest_id]) == 0
+    shown = capsys.readouterr().out
+    assert "1 file(s) superseded" in shown
+    assert f"{uri} (expected ETag {manifest.files[1].etag}; S3: PreconditionFailed" in shown
+    # The file's story names it too, through its manifest.
+    assert main(["inspect", "--env", ENVIRONMENT, uri]) == 0
+    assert "1 file(s) superseded" in capsys.readouterr().out
+    # A manifest without a summary where one is expected says so.
+    assert (
+        main(["inspect", "--env", ENVIRONMENT, manifest_id, "--output-uri", "s3://nowhere/x/"]) == 0
+    )
+    assert f"no conversion summary for {manifest_id}" in capsys.readouterr().out
+
+
 def test_inspect_unknown_subjects_exit_4_not_found(world: World) -> None:
     assert main(["inspect", "--env", ENVIRONMENT, "2024-05-01-unknown"]) == ExitCode.NOT_FOUND
     uri = f"s3://{world.names.input_bucket}/nope"

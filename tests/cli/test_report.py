@@ -123,6 +123,28 @@ def test_injected_failures_that_the_retries_recovered_are_named(tmp_path: Path) 
     assert "pipeline succeeded" in text
 
 
+def test_superseded_files_are_named_under_their_manifest(tmp_path: Path) -> None:
+    uri = "s3://ndjson-parquet-input-local/events/2024-03-05/part-00001.ndjson"
+    row = {**_manifest(5, "completed", 1, 0, None), "superseded": [uri]}
+    report = RunReport(
+        manifests=Counter(completed=1),
+        executions=Counter(SUCCEEDED=1),
+        glue_runs=_runs(False),
+        lines_read=10,
+        rows_written=10,
+        output=OutputContents(parquet_rows=10),
+        run_folder=RunFolder(tmp_path / "run"),
+        manifest_rows=[row, _manifest(6, "completed", 1, 0, None)],
+    )
+
+    text = _render(report)
+
+    assert report.ok
+    assert "2024-03-05-m5: superseded (overwritten or deleted after the manifest" in text
+    assert uri in text
+    assert "2024-03-06-m6: superseded" not in text
+
+
 def test_rows_missing_from_the_output_folder_fail_the_run() -> None:
     report = RunReport(lines_read=20, rows_written=20, output=OutputContents(parquet_rows=40))
     assert report.failures == ["40 rows in the output folder but 20 written by the converter"]

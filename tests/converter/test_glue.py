@@ -250,12 +250,16 @@ def test_glue_retry_overwrites_its_own_files(s3: Any) -> None:
     assert again.output_files == first.output_files
 
 
-def test_glue_main_raises_on_a_missing_input(s3: Any) -> None:
+def test_glue_main_sets_a_deleted_input_aside_as_superseded(
+    s3: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     path = _upload_manifest(s3, INPUTS, missing=("incoming/2024-03-05/b.ndjson",))
-    with pytest.raises(Exception, match=r"NoSuchKey|Not Found|does not exist|b\.ndjson"):
-        glue.main(_job_argv(path))
-    assert not [k for k in _keys(s3, "output-bucket") if k.endswith(".parquet")]
-    assert not [k for k in _keys(s3, "output-bucket") if "_summary" in k]
+    summary = glue.main(_job_argv(path))
+    assert [s["uri"] for s in summary.superseded_files] == [
+        "s3://input-bucket/incoming/2024-03-05/b.ndjson"
+    ]
+    assert summary.rows_written == 2
+    assert any("superseded" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
 
 def test_glue_main_raises_when_the_error_rate_is_exceeded(s3: Any) -> None:

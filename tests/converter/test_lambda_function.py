@@ -53,6 +53,19 @@ def test_the_handler_writes_what_the_glue_entrypoint_writes(s3: Any, defaults: N
     json.dumps(result)  # the state machine keeps it: JSON only
 
 
+def test_an_input_overwritten_since_the_manifest_is_counted_not_failed(
+    s3: Any, defaults: None
+) -> None:
+    path = _upload_manifest(s3, INPUTS)
+    s3.put_object(Bucket="input-bucket", Key="incoming/2024-03-05/a.ndjson", Body=b'{"id":9}\n')
+
+    result = lambda_function.handler({"Arguments": {"--MANIFEST_PATH": path}})
+
+    assert result["superseded_files"] == 1
+    assert result["rows_written"] == 1  # b.ndjson's one good line
+    json.dumps(result)
+
+
 def test_event_arguments_override_the_defaults(s3: Any, defaults: None) -> None:
     path = _upload_manifest(s3, INPUTS)
     with pytest.raises(MaxErrorRateExceeded):

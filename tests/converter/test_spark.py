@@ -330,3 +330,46 @@ def test_warnings_of_a_distributed_run_are_those_of_the_whole() -> None:
     assert _warnings([only_bad, only_bad], share(0, 4, [])) == [
         "no row was written from 4 non-blank lines"
     ]
+
+
+@pytest.mark.slow
+def test_superseded_inputs_of_the_shares_reach_the_driver_summary(
+    spark_context: Any, moto_s3: Any
+) -> None:
+    from ndjson_parquet.converter.spark import convert_distributed
+
+    files = []
+    for name, rows in FILES.items():
+        key = f"incoming/2024-03-05/{name}"
+        body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+        etag = moto_s3.put_object(Bucket="input-bucket", Key=key, Body=body)["ETag"].strip('"')
+        files.append(ManifestFile(bucket="input-bucket", key=key, size=len(body), etag=etag))
+    manifest = Manifest.build(
+        MANIFEST_ID, "2024-03-05", files, created_at=datetime(2024, 3, 6, tzinfo=UTC)
+    )
+    # Overwritten after the manifest was made: a.ndjson (share 0) and d.ndjson (share 1).
+    changed = [files[0], files[3]]
+    for f in changed:
+        moto_s3.put_object(Bucket="input-bucket", Key=f.key, Body=b'{"id":99}\n')
+
+    summary = convert_distributed(spark_context, manifest, "s3://output-bucket/events/")
+
+    assert sorted(s["uri"] for s in summary.superseded_files) == sorted(f.uri for f in changed)
+    assert {s["etag"] for s in summary.superseded_files} == {f.etag for f in changed}
+    assert summary.rows_written == 3  # b.ndjson and c.ndjson
+    assert summary.counts_add_up
+    assert [w for w in summary.warnings if "2 of 4 input files superseded" in w]
+    key = f"events/_summary/{MANIFEST_ID}.json"
+    written = json.loads(moto_s3.get_object(Bucket="output-bucket", Key=key)["Body"].read())
+    assert written["superseded_files"] == summary.superseded_files
+
+
+def test_a_distributed_run_warns_of_the_superseded_inputs_of_every_share() -> None:
+    from ndjson_parquet.converter import Summary
+    from ndjson_parquet.converter.spark import _warnings
+
+    gone = {"uri": "s3://b/k", "etag": "e", "s3_error": "PreconditionFailed"}
+    combined = Summary("r", 3, 1, 0, 1, 0, 1, [], [], {}, [], 0.0, superseded_files=[gone])
+    [warning] = _warnings([combined], combined)
+    assert warning.startswith("1 of 3 input files superseded")
+    assert "s3://b/k" in warning

@@ -255,6 +255,40 @@ def test_manifests_are_partitioned_by_their_date_prefix(tmp_path: Path) -> None:
         assert "_date_prefix" not in pq.read_schema(path.removeprefix("file://")).names
 
 
+def test_a_superseded_input_is_listed_in_the_snapshot_and_the_run_completes(
+    tmp_path: Path,
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from ndjson_parquet.common import Manifest, ManifestFile
+    from ndjson_parquet.converter import storage
+
+    dest = TableDestination("lake.superseded", str(tmp_path / "warehouse"))
+    with mock_aws():
+        storage.reset_clients()
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="input")
+        files = []
+        for name, body in (("a", b'{"id": 1}\n'), ("b", b'{"id": 2}\n')):
+            etag = s3.put_object(Bucket="input", Key=f"d/{name}", Body=body)["ETag"]
+            files.append(
+                ManifestFile(bucket="input", key=f"d/{name}", size=len(body), etag=etag.strip('"'))
+            )
+        s3.put_object(Bucket="input", Key="d/b", Body=b'{"id": 3}\n')  # overwritten
+        manifest = Manifest.build("2024-03-05-000000-abcd1234", "2024-03-05", files)
+        summary = convert_to_table(manifest, dest)
+        replayed = convert_to_table(manifest, dest)
+        storage.reset_clients()
+
+    assert [r["id"] for r in _read_back(_table(dest))] == [1]
+    assert [s["uri"] for s in summary.superseded_files] == ["s3://input/d/b"]
+    assert any("superseded" in w for w in summary.warnings)
+    # A replay finds the run in the table and reports what its snapshot recorded.
+    assert replayed.extra["table"]["created"] is False
+    assert replayed.superseded_files == summary.superseded_files
+
+
 def test_a_column_widened_by_an_operator_takes_the_replayed_lines(
     tmp_path: Path, dest: TableDestination
 ) -> None:

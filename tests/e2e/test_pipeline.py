@@ -239,6 +239,62 @@ def test_a_permanent_failure_marks_the_manifest_failed_and_alerts_once(
     assert _parquet_rows(pipeline, day, tmp_path) == run.info.lines
 
 
+def test_an_input_overwritten_before_its_conversion_is_superseded_not_a_failure(
+    pipeline: LocalPipeline,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The input bucket has no versioning: the converter reads If-Match the recorded ETag. The
+    overwrite lands between the cut and the conversion; the manifest completes without that
+    file, and the overwrite's own event brings the new version in a later manifest, once."""
+    day = "2024-02-10"
+    runner = pipeline.runner
+    convert_run = runner._run
+    new_body = b'{"overwritten": 1}\n{"overwritten": 2}\n'
+    changed: list[tuple[str, bytes]] = []  # (uri, the bytes the manifest recorded)
+
+    def overwrite_first(compute: str, run_id: str, manifest_path: str, *rest: Any) -> Any:
+        if not changed and day in manifest_path:
+            s3 = boto3.client("s3")
+            bucket = pipeline.names.input_bucket
+            key = f"events/{day}/part-00001.ndjson"
+            old = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            s3.put_object(Bucket=bucket, Key=key, Body=new_body)
+            changed.append((f"s3://{bucket}/{key}", old))
+        return convert_run(compute, run_id, manifest_path, *rest)
+
+    monkeypatch.setattr(runner, "_run", overwrite_first)
+    alerts_before = len(pipeline.alerts)
+    run = _feed(pipeline, date.fromisoformat(day), files=MAX_FILES)
+    pipeline.snapshot()  # collect alerts delivered at the very end
+
+    [(uri, old)] = changed
+    first, second = sorted(run.manifests, key=lambda m: str(m[ManifestAttr.CREATED_AT]))
+    assert [m[ManifestAttr.STATUS] for m in (first, second)] == [Status.COMPLETED] * 2
+    assert [int(m[ManifestAttr.FILE_COUNT]) for m in (first, second)] == [MAX_FILES, 1]
+    runs = runner.last_success_per_manifest()
+    summary = runs[first[ManifestAttr.MANIFEST_PATH]].summary
+    [superseded] = summary["superseded_files"]
+    assert superseded["uri"] == uri
+    assert superseded["s3_error"].startswith("PreconditionFailed")
+    assert summary["counts_add_up"]
+    assert runs[second[ManifestAttr.MANIFEST_PATH]].summary["rows_written"] == 2
+    # One run each: nothing retried, nothing alerted.
+    paths = {first[ManifestAttr.MANIFEST_PATH], second[ManifestAttr.MANIFEST_PATH]}
+    assert len([r for r in runner.records if r.manifest_path in paths]) == 2
+    assert len(pipeline.alerts) == alerts_before
+    # Every line once: the other files' and the new version's; the old bytes are gone.
+    old_lines = len([line for line in old.splitlines() if line.strip()])
+    assert _parquet_rows(pipeline, day, tmp_path) == run.info.lines - old_lines + 2
+    # The operator sees it in the manifest's story.
+    manifest_id = str(first[ManifestAttr.MANIFEST_ID])
+    capsys.readouterr()
+    assert main(["inspect", "--env", ENVIRONMENT, manifest_id, "--json"]) == 0
+    story = json.loads(capsys.readouterr().out)
+    assert story["summary"]["superseded_files"] == [superseded]
+
+
 def _uploaded_keys(run: Run) -> list[str]:
     keys = []
     for day, count in run.info.per_date.items():

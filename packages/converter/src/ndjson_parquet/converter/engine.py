@@ -41,6 +41,7 @@ from ndjson_parquet.converter.partition import (
     partition_folder,
     split_by_partition,
 )
+from ndjson_parquet.converter.run_inputs import RunInputs, superseded_warning
 from ndjson_parquet.converter.sampling import SampleSettings, sample_schema
 from ndjson_parquet.converter.schema import (
     Drift,
@@ -55,7 +56,6 @@ from ndjson_parquet.converter.sources import (
     Chunk,
     Source,
     is_manifest,
-    iter_chunks,
     prefetch,
     resolve_sources,
 )
@@ -164,6 +164,7 @@ class _Run:
             ),
         )
         self.digest = None if (options.run_id or manifest) else hashlib.sha256()
+        self.inputs = RunInputs(sources, options.chunk_bytes, self.digest)
         self._final: pa.Schema | None = None
         # What a sample of the inputs shows the schema will become (see `sampling`).
         self.expected: pa.Schema | None = None
@@ -211,19 +212,9 @@ class _Run:
             self._report(len(self.sources), bytes_total)
 
     def _chunks(self) -> Iterator[tuple[int, int, Chunk]]:
-        """(source index, bytes read from all sources so far, chunk) of every source, in order."""
-        base = 0
-        for index, source in enumerate(self.sources):
-            if self.digest is not None:
-                self.digest.update(source.location.encode() + b"\0")
-            last = 0
-            try:
-                for chunk in iter_chunks(source, self.options.chunk_bytes, self.digest):
-                    last = chunk.source_bytes
-                    yield index, base + last, chunk
-            except Exception as exc:  # the source, not the data: say which one
-                raise ConversionError(f"cannot read {source.location}: {exc}") from exc
-            base += last
+        """(source index, bytes read from all sources so far, chunk) of every source, in order;
+        superseded sources are set aside in `self.inputs.superseded` (see `run_inputs`)."""
+        return self.inputs.chunks()
 
     def _take(self, item: tuple[Future[ParsedChunk], int, int], bytes_total: int) -> None:
         future, index, read_so_far = item
@@ -498,6 +489,7 @@ def _convert(
         exact_values=run.exact_values,
         manifest_id=manifest.manifest_id if manifest is not None else None,
         destination=dest,
+        superseded_files=run.inputs.superseded,
     )
     summary.warnings = _warnings(summary, opts, data_schema, parts)
     # How many rows each parsing route produced, and its CPU time (the writer's is not in it).
@@ -541,7 +533,8 @@ def _warnings(
             f"partition_by: {'no row has a date in' if present else 'no row has'} the field "
             f"{by!r}; every row is in {partition_folder(DEFAULT_PARTITION)}/"
         )
-    return found
+    superseded = superseded_warning(summary.superseded_files, summary.files)
+    return [*found, superseded] if superseded else found
 
 
 def _check_error_rate(summary: Summary, limit: float | None) -> None:

@@ -6,7 +6,9 @@ Glue starts `glue_script.py`, which calls `main(sys.argv)`. Job arguments arrive
 `awsglue.utils.getResolvedOptions` reads them, with awsglue when it is installed and with the
 same argparse rules otherwise, so the entrypoint also runs (and is tested) outside Glue.
 
-Any failure raises: the Glue run then FAILS and the state machine retries or alerts.
+Any failure raises: the Glue run then FAILS and the state machine retries or alerts. An input
+overwritten or deleted since the manifest was made is no failure: the summary lists it in
+`superseded_files`, the run's warning is logged, and the other inputs are converted.
 """
 
 from __future__ import annotations

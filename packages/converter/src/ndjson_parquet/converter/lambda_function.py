@@ -8,7 +8,9 @@ of the same `--NAME: value` pairs as the Glue job's default arguments (Terraform
 from one map). Both entrypoints then run `ndjson_parquet.converter.glue.main`: the same argument
 handling, the same output, summary and quarantine contract.
 
-Any failure raises, so that the invocation fails with the exception's type as its error
+An input overwritten or deleted since its manifest was made is not a failure: it is listed
+in the summary's `superseded_files` (counted in the result) and the rest is converted.
+Any other failure raises, so that the invocation fails with the exception's type as its error
 (`ConversionError`, `ManifestError`, …): the state machine retries it like a failed job run.
 The return value is small on purpose (Step Functions keeps it in the execution's state).
 """
@@ -78,6 +80,8 @@ def result(summary: Summary, request_id: str | None = None) -> dict[str, Any]:
         "lines_quarantined": summary.lines_quarantined,
         "bytes_read": summary.bytes_read,
         "output_files": len(summary.output_files),
+        # Inputs overwritten or deleted since the manifest was made: listed in the summary.
+        "superseded_files": len(summary.superseded_files),
         "seconds": round(summary.seconds, 3),
         "request_id": request_id,
     }

@@ -93,8 +93,12 @@ class Summary:
     destination: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     # What makes a run that did not fail look wrong: no row written, a partition field no
-    # row has. The command prints them on stderr.
+    # row has, superseded inputs. The command prints them on stderr.
     warnings: list[str] = field(default_factory=list)
+    # Inputs overwritten or deleted after the manifest was made, so not converted (no lines
+    # read from them): {"uri", "version_id" or "etag" it expected, "s3_error": what S3 said}.
+    # `files` counts them too. An overwritten file's new version has its own manifest.
+    superseded_files: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -114,5 +118,6 @@ class Summary:
             doc[name] = list(doc[name])
         doc["schema"] = dict(self.schema)
         doc["extra"] = dict(self.extra)
+        doc["superseded_files"] = [dict(s) for s in self.superseded_files]
         doc["counts_add_up"] = self.counts_add_up
         return doc

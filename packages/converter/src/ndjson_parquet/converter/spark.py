@@ -357,6 +357,8 @@ def _combine(
         exact_values=sum(s.exact_values for s in summaries),
         manifest_id=sources.manifest_id if isinstance(sources, Manifest) else None,
         destination=destination,
+        # Set aside by the executors (see `run_inputs`): collected here, in share order.
+        superseded_files=[f for s in summaries for f in s.superseded_files],
         extra={
             "shares": [
                 {
@@ -374,7 +376,9 @@ def _combine(
 
 def _warnings(summaries: list[Summary], combined: Summary) -> list[str]:
     """The warnings of the run as a whole: no row written at all; a partition field that no
-    share found in any row (a share without rows says nothing about it)."""
+    share found in any row (a share without rows says nothing about it); superseded inputs."""
+    from ndjson_parquet.converter.run_inputs import superseded_warning
+
     found = []
     non_blank = combined.lines_read - combined.blank_lines
     if non_blank and not combined.rows_written:
@@ -383,7 +387,8 @@ def _warnings(summaries: list[Summary], combined: Summary) -> list[str]:
     partition = [w for s in with_rows for w in s.warnings if w.startswith("partition_by")]
     if with_rows and len(partition) == len(with_rows):
         found.append(partition[0])
-    return found
+    superseded = superseded_warning(combined.superseded_files, combined.files)
+    return [*found, superseded] if superseded else found
 
 
 def _share_summaries(destination: str, plan: list[Share]) -> list[str]:

@@ -58,7 +58,47 @@ def read_bytes(location: str) -> bytes:
 
 
 class ObjectChangedError(ConversionError):
-    """An S3 object no longer holds the version a manifest recorded."""
+    """An S3 object no longer holds the version a manifest recorded: overwritten or deleted
+    since the manifest was made, so those bytes can never be read again.
+
+    A run sets such an input aside as superseded (`Summary.superseded_files`, `record()`)
+    instead of failing: its new version, if any, has its own S3 event and manifest.
+    """
+
+    def __init__(
+        self, location: str, *, etag: str | None, version_id: str | None, code: str, said: str
+    ) -> None:
+        self.location = location
+        self.etag = etag
+        self.version_id = version_id
+        self.s3_error = f"{code}: {said}" if said else code
+        if code == "NoSuchVersion":
+            what = f"its version {version_id} no longer exists"
+        elif code == "NoSuchKey":
+            what = "it was deleted"
+        else:
+            what = f"its ETag is no longer {etag}"
+        super().__init__(
+            f"{location} changed after its manifest was made ({what}; S3: {self.s3_error}): "
+            "its new version, if any, is converted with its own manifest; version the input "
+            "bucket to convert every version"
+        )
+
+    def record(self) -> dict[str, str]:
+        """The summary's entry: the file, the version or ETag it expected, what S3 said."""
+        entry = {"uri": self.location}
+        if self.version_id:
+            entry["version_id"] = self.version_id
+        if self.etag:
+            entry["etag"] = self.etag
+        entry["s3_error"] = self.s3_error
+        return entry
+
+
+# What S3 answers a read pinned to a version (VersionId, or If-Match on the ETag) when that
+# version is gone: overwritten (412), the version deleted, or the object deleted. Other errors
+# (access denied, throttling, the network) say nothing about the version and fail the run.
+_VERSION_GONE = frozenset({"PreconditionFailed", "412", "NoSuchVersion", "NoSuchKey"})
 
 
 def open_input(
@@ -67,8 +107,9 @@ def open_input(
     """A raw (still compressed) byte stream and its size if known.
 
     For S3, `version_id` reads exactly that version; without one, `etag` makes the read
-    conditional (If-Match), so an object overwritten since its manifest was made fails with
-    ObjectChangedError instead of converting the new bytes in the old one's place.
+    conditional (If-Match). When that version is gone (overwritten or deleted since its
+    manifest was made) the GET raises ObjectChangedError instead of converting other bytes in
+    its place. The check is part of the one GET: a stream, once open, is that version's bytes.
     """
     if is_s3(location):
         uri = _s3_uri(location)
@@ -80,11 +121,10 @@ def open_input(
         try:
             resp = s3_client().get_object(Bucket=uri.bucket, Key=uri.key, **exact)
         except Exception as exc:
-            if _error_code(exc) in ("PreconditionFailed", "412"):
+            code, said = _error_of(exc)
+            if exact and code in _VERSION_GONE:
                 raise ObjectChangedError(
-                    f"{location} changed after its manifest was made (ETag is no longer "
-                    f"{etag}): its new version is converted with its own manifest; version "
-                    "the input bucket to convert every version"
+                    location, etag=etag, version_id=version_id, code=code, said=said
                 ) from exc
             raise
         return resp["Body"], int(resp.get("ContentLength", 0))
@@ -92,9 +132,11 @@ def open_input(
     return path.open("rb"), path.stat().st_size
 
 
-def _error_code(exc: Exception) -> str:
+def _error_of(exc: Exception) -> tuple[str, str]:
+    """An S3 client error's code and message ("" for other exceptions)."""
     response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
+    error = response.get("Error", {})
+    return str(error.get("Code", "")), str(error.get("Message", ""))
 
 
 def size_of(location: str) -> int:

@@ -171,6 +171,8 @@ def build_report(
                 "error": _last_error(runs, item),
                 "rows": summary.get("rows_written"),
                 "quarantined": summary.get("lines_quarantined"),
+                # Inputs overwritten or deleted after the manifest was made: not converted here.
+                "superseded": [str(f["uri"]) for f in summary.get("superseded_files", [])],
             }
         )
     report.glue_runs = [

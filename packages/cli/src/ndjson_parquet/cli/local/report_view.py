@@ -84,6 +84,15 @@ def render_report(report: RunReport, console: Console) -> None:
     failed = [r for r in report.manifest_rows if r["status"] != "completed"]
     for row in failed:
         parts.append(Text.assemble(("✗ ", "red"), _failure_line(report, row)))
+    for row in report.manifest_rows:
+        if row.get("superseded"):
+            parts.append(
+                Text.assemble(
+                    ("! ", "yellow"),
+                    f"{row['manifest_id']}: superseded (overwritten or deleted after the manifest "
+                    f"was made, not converted here): {', '.join(row['superseded'])}",
+                )
+            )
     if failed and report.run_folder is not None:
         where = [f"Glue run logs: {_shown(report.run_folder.log_file)}"]
         if report.alerts:

@@ -14,6 +14,11 @@ from rich.tree import Tree
 from ndjson_parquet.cli.aws import add_target_arguments, target_from_args
 from ndjson_parquet.cli.errors import NotFound
 from ndjson_parquet.cli.operator.causes import summarize
+from ndjson_parquet.cli.operator.conversion import (
+    conversion_summary,
+    superseded_lines,
+    superseded_of,
+)
 from ndjson_parquet.cli.operator.executions import (
     find_state_machine_arn,
     history,
@@ -21,7 +26,7 @@ from ndjson_parquet.cli.operator.executions import (
 )
 from ndjson_parquet.cli.operator.output import console, print_json
 from ndjson_parquet.cli.operator.tracking import Tracking
-from ndjson_parquet.common import Manifest, S3Uri
+from ndjson_parquet.common import Manifest, S3Uri, Status
 from ndjson_parquet.common.keys import FileAttr, ManifestAttr
 
 # Keys of a history event's details worth showing.
@@ -129,6 +134,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also show the Iceberg snapshot each manifest committed (output_format iceberg; "
         "default table: the environment's); needs the converter's iceberg extra",
     )
+    parser.add_argument(
+        "--output-uri",
+        metavar="S3_URI",
+        help="the converter's output, where each manifest's summary is "
+        "(default: the deployed Glue job's --OUTPUT_URI)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON (everything)")
     parser.add_argument(
         "-v",
@@ -145,6 +156,13 @@ def run(args: argparse.Namespace) -> int:
     sfn = target.aws.client("stepfunctions")
     s3 = target.aws.client("s3")
     machine = args.state_machine_arn or find_state_machine_arn(sfn, target.names.state_machine)
+    glue = target.aws.client("glue")
+
+    def add_summary(story: dict[str, Any]) -> None:
+        manifest_id = str(story["manifest"].get(ManifestAttr.MANIFEST_ID))
+        job = target.names.glue_job
+        story.update(conversion_summary(s3, glue, job, manifest_id, args.output_uri))
+
     out = console()
     if S3Uri.is_s3(args.subject):
         found = inspect_file(tracking, sfn, args.subject, machine, s3)
@@ -155,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
                 if version["manifest"]:
                     table = args.iceberg_table or target.names.iceberg_table
                     version["manifest"]["snapshot"] = committed_snapshot(table, version["manifest"])
+        for version in found["versions"]:
+            if version["manifest"]:
+                add_summary(version["manifest"])
         if args.json:
             print_json(found)
         else:
@@ -164,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
     story = inspect_manifest(tracking, sfn, args.subject, machine, s3)
     if story is None:
         raise NotFound(f"no manifest {args.subject} in {target.table}")
+    add_summary(story)
     if args.iceberg_table is not None:
         story["snapshot"] = committed_snapshot(
             args.iceberg_table or target.names.iceberg_table, story
@@ -220,6 +242,7 @@ def _print_manifest(out: Console, story: dict[str, Any], verbose: bool = False) 
                 out.print(f"  {f}")
     if story.get("files_error"):
         out.print(f"[yellow]{escape(str(story['files_error']))}[/]")
+    _print_conversion(out, story, str(item.get(ManifestAttr.STATUS)))
     if "snapshot" in story:
         snap = story["snapshot"]
         out.print(
@@ -242,6 +265,27 @@ def _print_manifest(out: Console, story: dict[str, Any], verbose: bool = False) 
         out.print(tree)
     if not verbose and any(e.get("error") for e in story["executions"]):
         out.print("[dim]every history event with its full cause: --verbose (or --json)[/]")
+
+
+def _print_conversion(out: Console, story: dict[str, Any], status: str) -> None:
+    """The converter's counts and the inputs it set aside as superseded."""
+    summary = story.get("summary")
+    if summary:
+        out.print(
+            f"converted: {summary.get('rows_written')} rows, "
+            f"{summary.get('lines_quarantined')} lines quarantined, "
+            f"{len(summary.get('superseded_files') or [])} of {summary.get('files')} files superseded"
+        )
+    elif story.get("summary_error") and status == str(Status.COMPLETED):
+        out.print(f"[yellow]{escape(str(story['summary_error']))}[/]")
+    superseded = superseded_of(story)
+    if superseded:
+        out.print(
+            f"[yellow]{len(superseded)} file(s) superseded (overwritten or deleted after the "
+            "manifest was made; not converted here, a new version has its own manifest):[/]"
+        )
+        for line in superseded_lines(superseded):
+            out.print(escape(line))
 
 
 def _add_outline(tree: Tree, execution: dict[str, Any]) -> None:

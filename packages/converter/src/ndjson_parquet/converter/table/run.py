@@ -12,6 +12,8 @@ The table is a layer on top of `convert`:
    run is converted once more with every struct declared, including the nested fields the first
    pass found: only the lines that do not fit go to quarantine.
 5. `commit.commit_files` adds the files in one snapshot (schema evolution in the same commit).
+   Inputs the run set aside as superseded (overwritten or deleted since the manifest was made)
+   are listed in the snapshot's summary, so a replay of the run reports them too.
 
 Files of an attempt that fails before its commit, or whose commit surely did not land, are
 deleted. When the outcome is unknown (an error during the commit call, a killed process) they
@@ -22,6 +24,7 @@ them, readers never see them, and orphan-file removal deletes them.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import time
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.engine import convert, summary_location
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
+from ndjson_parquet.converter.run_inputs import SNAPSHOT_PROPERTY
 from ndjson_parquet.converter.schema import schema_from_json, schema_to_json
 from ndjson_parquet.converter.sources import is_manifest
 from ndjson_parquet.converter.table.catalog import (
@@ -240,6 +244,8 @@ def _count_properties(summary: Summary) -> dict[str, str]:
     props = {COUNT_PREFIX + name.replace("_", "-"): str(getattr(summary, name)) for name in _COUNTS}
     if summary.manifest_id:
         props[COUNT_PREFIX + "manifest-id"] = summary.manifest_id
+    if summary.superseded_files:
+        props[SNAPSHOT_PROPERTY] = json.dumps(summary.superseded_files, separators=(",", ":"))
     return props
 
 
@@ -281,4 +287,5 @@ def _replayed_summary(
         manifest_id=manifest.manifest_id if manifest is not None else None,
         destination=destination.identifier,
         extra={"table": _table_info(destination, committed)},
+        superseded_files=json.loads(committed.properties.get(SNAPSHOT_PROPERTY, "[]")),
     )
