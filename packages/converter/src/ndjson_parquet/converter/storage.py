@@ -112,24 +112,35 @@ def open_input(
     its place. The check is part of the one GET: a stream, once open, is that version's bytes.
     """
     if is_s3(location):
-        uri = _s3_uri(location)
-        exact: dict[str, str] = {}
-        if version_id:
-            exact["VersionId"] = version_id
-        elif etag:
-            exact["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
-        try:
-            resp = s3_client().get_object(Bucket=uri.bucket, Key=uri.key, **exact)
-        except Exception as exc:
-            code, said = _error_of(exc)
-            if exact and code in _VERSION_GONE:
-                raise ObjectChangedError(
-                    location, etag=etag, version_id=version_id, code=code, said=said
-                ) from exc
-            raise
+        resp = _pinned_get(location, version_id, etag)
         return resp["Body"], int(resp.get("ContentLength", 0))
     path = Path(location)
     return path.open("rb"), path.stat().st_size
+
+
+def _pinned_get(
+    location: str, version_id: str | None, etag: str | None, **extra: str
+) -> dict[str, Any]:
+    """GetObject of the recorded version (`version_id`, else If-Match on `etag`); raises
+    ObjectChangedError when that version is gone."""
+    uri = _s3_uri(location)
+    exact: dict[str, str] = {}
+    if version_id:
+        exact["VersionId"] = version_id
+    elif etag:
+        exact["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
+    try:
+        resp: dict[str, Any] = s3_client().get_object(
+            Bucket=uri.bucket, Key=uri.key, **exact, **extra
+        )
+    except Exception as exc:
+        code, said = _error_of(exc)
+        if exact and code in _VERSION_GONE:
+            raise ObjectChangedError(
+                location, etag=etag, version_id=version_id, code=code, said=said
+            ) from exc
+        raise
+    return resp
 
 
 def _error_of(exc: Exception) -> tuple[str, str]:
@@ -218,14 +229,8 @@ def read_range(
     """Up to `length` bytes of an uncompressed input from `start` (the same version as
     `open_input` reads: an S3 ranged GET pinned to `version_id`, or If-Match on `etag`)."""
     if is_s3(location):
-        uri = _s3_uri(location)
-        exact: dict[str, str] = {"Range": f"bytes={start}-{start + length - 1}"}
-        if version_id:
-            exact["VersionId"] = version_id
-        elif etag:
-            exact["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
-        body = s3_client().get_object(Bucket=uri.bucket, Key=uri.key, **exact)["Body"]
-        with body:
+        range_ = f"bytes={start}-{start + length - 1}"
+        with _pinned_get(location, version_id, etag, Range=range_)["Body"] as body:
             data: bytes = body.read()
         return data
     with Path(location).open("rb") as f:
