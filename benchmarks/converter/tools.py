@@ -72,6 +72,19 @@ TOOLS: dict[str, Callable[[Path, Path], dict[str, Any] | None]] = {
 }
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's ru_maxrss survives exec, so a tool started by a large
+    parent would report the parent's peak; VmHWM belongs to this program's memory only."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str]) -> None:
     tool, src, out = argv[0], Path(argv[1]), Path(argv[2])
     start = time.perf_counter()
@@ -82,14 +95,13 @@ def main(argv: list[str]) -> None:
         details = TOOLS[tool](src, out)
     except Exception as exc:  # reported, not raised: a failing tool is a result
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
             {
                 "ok": error is None,
                 "seconds": time.perf_counter() - start,
                 "cpu_seconds": time.process_time() - cpu_start,
-                "peak_rss_mb": usage.ru_maxrss / 1024,
+                "peak_rss_mb": _peak_rss_mb(),
                 "error": error,
                 **(details or {}),
             }
