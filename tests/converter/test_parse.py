@@ -6,7 +6,8 @@ import pyarrow as pa
 import pyarrow.json as pj
 import pytest
 
-from ndjson_parquet.converter.parse import ChunkParser, ParsedChunk
+from ndjson_parquet.converter.parse import ChunkParser
+from ndjson_parquet.converter.parsed import ParsedChunk
 from ndjson_parquet.converter.schema import is_json_text
 
 

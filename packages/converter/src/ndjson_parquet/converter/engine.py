@@ -7,35 +7,41 @@
    encoding use both cores.
 3. After the last chunk the running schema is final: parts written with an earlier schema are
    rewritten with it, so every file of a run has the same schema.
-4. Commit: parts under their final names, the quarantine file, stale parts of an earlier attempt
-   of the same run removed, and last the summary object that marks the output complete.
+4. Commit (`outputs.py`): parts under their final names, the quarantine file, stale parts of an
+   earlier attempt of the same run removed, and last the summary object that marks the output
+   complete.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
-import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
-from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded
+from ndjson_parquet.converter.drift_lines import locate, within_json_text
+from ndjson_parquet.converter.errors import ConversionError
 from ndjson_parquet.converter.names import column_name, key_of, keyed_schema
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
-from ndjson_parquet.converter.parse import ROUTES, BadLine, ChunkParser, ParsedChunk, Piece
+from ndjson_parquet.converter.outputs import (
+    QUARANTINE_FOLDER,
+    QuarantineFile,
+    check_error_rate,
+    checked_run_id,
+    commit,
+    unify_parts,
+)
+from ndjson_parquet.converter.parse import ChunkParser
+from ndjson_parquet.converter.parsed import ROUTES, BadLine, ParsedChunk, Piece
 from ndjson_parquet.converter.partition import (
     DEFAULT_PARTITION,
     partition_folder,
@@ -47,8 +53,6 @@ from ndjson_parquet.converter.schema import (
     Drift,
     Origin,
     finalize_schema,
-    is_json_text,
-    same_schema,
     schema_to_json,
     unify_into,
 )
@@ -65,67 +69,12 @@ from ndjson_parquet.converter.writer import Part, PartWriter, WriterSettings
 if TYPE_CHECKING:
     from ndjson_parquet.common import Manifest
 
+_MAX_EXACT_REPORTS = 20
 LINEAGE_FIELDS = (
     pa.field("_source_file", pa.string()),
     pa.field("_source_line", pa.int64()),
     pa.field("_manifest_id", pa.string()),
 )
-SUMMARY_FOLDER = "_summary"
-QUARANTINE_FOLDER = "_quarantine"
-_MAX_EXACT_REPORTS = 20
-
-
-def output_name(run_id: str, part: int) -> str:
-    """The deterministic file name of one output part."""
-    return f"{run_id}-{part:05d}.parquet"
-
-
-def summary_location(destination: str, run_id: str) -> str:
-    """Where the summary (the completion marker) of a run is written."""
-    return storage.join(destination, SUMMARY_FOLDER, f"{run_id}.json")
-
-
-def quarantine_location(quarantine: str, run_id: str) -> str:
-    return storage.join(quarantine, f"{run_id}.ndjson")
-
-
-def _run_id_ok(run_id: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_.=-]{1,200}", run_id):
-        raise ConversionError(f"run id {run_id!r} must be 1-200 characters of A-Z a-z 0-9 _ . = -")
-    return run_id
-
-
-class _Quarantine:
-    """Bad lines as NDJSON records {source, line, error, raw} in a local temporary file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.count = 0
-        self._file: IO[bytes] | None = None
-
-    def add(self, source: str, bad: BadLine) -> None:
-        if self._file is None:
-            self._file = self.path.open("wb")
-        raw = bad.raw[:-1] if bad.raw.endswith(b"\r") else bad.raw
-        record: dict[str, object] = {"source": source, "line": bad.line, "error": bad.error}
-        try:
-            record["raw"] = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            import base64
-
-            record["raw"] = raw.decode("utf-8", errors="replace")
-            record["raw_base64"] = base64.b64encode(raw).decode("ascii")
-        try:
-            line = orjson.dumps(record)
-        except TypeError:  # a lone surrogate in the decoded text
-            record["raw"] = raw.decode("utf-8", errors="replace")
-            line = orjson.dumps(record)
-        self._file.write(line + b"\n")
-        self.count += 1
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
 
 
 class _Run:
@@ -153,7 +102,7 @@ class _Run:
         self.exact_values = 0
         self.lines = self.blank = self.rows = self.bytes_read = 0
         self.routes = {route: {"lines": 0, "cpu_seconds": 0.0} for route in ROUTES}
-        self.quarantine = _Quarantine(workdir / "quarantine.ndjson")
+        self.quarantine = QuarantineFile(workdir / "quarantine.ndjson")
         self.writer = PartWriter(
             workdir,
             WriterSettings(
@@ -246,7 +195,7 @@ class _Run:
             self.quarantine.add(source.location, bad)
         # Lines read by the exact path report conflicts among themselves; in a column that
         # already holds JSON text they change nothing (and would depend on how lines were routed).
-        self._add_drift([d for d in parsed.drift if not _inside_json_text(self.schema, d.column)])
+        self._add_drift([d for d in parsed.drift if not within_json_text(self.schema, d.column)])
         for path, line, literal in parsed.exact:
             self.exact_values += 1
             if self.exact_values <= _MAX_EXACT_REPORTS:
@@ -321,7 +270,7 @@ class _Run:
         origin = Origin(source.location, int(piece.lines[0]))
         schema, drift = unify_into(self.schema, piece.schema, origin, record_additions=not first)
         if drift:
-            self._add_drift([_locate(d, piece) for d in drift])
+            self._add_drift([locate(d, piece) for d in drift])
         self.schema = schema
         if schema is not self._final_for or self._final is None:
             # Parts are written with the schema as it would be final now, widened by what the
@@ -373,56 +322,6 @@ def _with_lineage_fields(schema: pa.Schema) -> pa.Schema:
     return pa.schema([*schema, *LINEAGE_FIELDS])
 
 
-def _inside_json_text(schema: pa.Schema | None, column: str) -> bool:
-    """Whether a drift entry's column ("a.b", "a[].b") is, or is inside, a column of `schema`
-    that holds JSON text."""
-    parts = [p for p in re.split(r"(\[\])|\.", column) if p]
-    if schema is None or not parts or parts[0] not in schema.names:
-        return False
-    field = schema.field(parts[0])
-    for part in parts[1:]:
-        if is_json_text(field):
-            return True
-        t = field.type
-        if part == "[]" and pa.types.is_list(t):
-            field = t.value_field
-        elif pa.types.is_struct(t) and t.get_field_index(part) >= 0:
-            field = t.field(part)
-        else:
-            return False
-    return is_json_text(field)
-
-
-def _locate(d: Drift, piece: Piece) -> Drift:
-    """Point a drift entry at the first line of the piece holding a value of the column
-    (through structs; into lists, the first row holding the list)."""
-    parts = [p for p in re.split(r"(\[\])|\.", d.column) if p is not None]
-    top = parts[0]
-    if top is None or top not in piece.table.column_names:
-        return d
-    array: pa.Array = piece.table.column(top).combine_chunks()
-    for part in parts[1:]:
-        if not part or not pa.types.is_struct(array.type):
-            break
-        index = array.type.get_field_index(part)
-        if index < 0:
-            break
-        array = _child(array, index)
-    valid = array.is_valid()
-    idx = pc.index(valid, True).as_py()
-    if idx is None or idx < 0:
-        return d
-    return dataclasses.replace(d, line=int(piece.lines[idx]))
-
-
-def _child(array: pa.StructArray, index: int) -> pa.Array:
-    """A struct's child, null where the struct is null."""
-    child = array.field(index)
-    if not array.null_count:
-        return child
-    return pc.if_else(array.is_valid(), child, pa.nulls(len(child), child.type))
-
-
 def convert(
     sources: Manifest | Sequence[str | os.PathLike[str]],
     destination: str | os.PathLike[str],
@@ -466,7 +365,7 @@ def _convert(
         run.quarantine_fieldless()
         run.quarantine.close()
     parts = run.writer.close()
-    run_id = _run_id_ok(
+    run_id = checked_run_id(
         opts.run_id
         or (manifest.manifest_id if manifest is not None else "h" + run.digest.hexdigest()[:20])  # type: ignore[union-attr]
     )
@@ -502,15 +401,15 @@ def _convert(
             f"counts do not add up: {summary.lines_read} lines read, {summary.rows_written} rows, "
             f"{summary.lines_quarantined} quarantined, {summary.blank_lines} blank"
         )
-    _check_error_rate(summary, opts.max_error_rate)
-    parts = _unify_parts(parts, schema, workdir, run.writer.settings)
+    check_error_rate(summary, opts.max_error_rate)
+    parts = unify_parts(parts, schema, workdir, run.writer.settings)
     if opts.partition_by:
         single_folder = None  # parts may be in any dt= folder
     elif manifest is not None:
         single_folder = partition_folder(manifest.date_prefix)
     else:
         single_folder = ""
-    _commit(summary, parts, dest, quarantine_root, run.quarantine.path, started, single_folder)
+    commit(summary, parts, dest, quarantine_root, run.quarantine.path, started, single_folder)
     return summary
 
 
@@ -535,102 +434,3 @@ def _warnings(
         )
     superseded = superseded_warning(summary.superseded_files, summary.files)
     return [*found, superseded] if superseded else found
-
-
-def _check_error_rate(summary: Summary, limit: float | None) -> None:
-    if limit is None or summary.lines_quarantined == 0:
-        return
-    considered = summary.lines_read - summary.blank_lines
-    rate = summary.lines_quarantined / considered if considered else 0.0
-    if rate > limit:
-        raise MaxErrorRateExceeded(
-            f"{summary.lines_quarantined} of {considered} non-blank lines ({rate:.2%}) are bad, "
-            f"more than the allowed {limit:.2%}; nothing was written"
-        )
-
-
-def _unify_parts(
-    parts: list[Part], schema: pa.Schema, workdir: Path, settings: WriterSettings
-) -> list[Part]:
-    """Rewrite parts written with an earlier schema, so every part has the final schema.
-
-    The rewritten rows go through a new writer, so small parts of one partition are merged
-    (small parts that already have the final schema join them).
-    """
-    stale = [p for p in parts if not same_schema(p.schema, schema)]
-    if not stale:
-        return parts
-    partitions = {p.partition for p in stale}
-    # Merging re-encodes a part: worth it only for fragments.
-    small = min(settings.target_file_bytes // 8, 8 * 1024 * 1024)
-    stale += [
-        p
-        for p in parts
-        if p not in stale and p.partition in partitions and p.path.stat().st_size < small
-    ]
-    stale.sort(key=lambda p: p.number)
-    folder = workdir / "final"
-    folder.mkdir()
-    writer = PartWriter(folder, settings)
-    try:
-        for part in stale:
-            reader = pq.ParquetFile(str(part.path))
-            for i in range(reader.num_row_groups):
-                rows = conform_table(reader.read_row_group(i), schema, reader.schema_arrow)
-                writer.put(rows, schema, part.partition)
-            reader.close()
-            part.path.unlink()
-    except BaseException:
-        writer.abort()
-        raise
-    return [p for p in parts if p not in stale] + writer.close()
-
-
-def _commit(
-    summary: Summary,
-    parts: list[Part],
-    destination: str,
-    quarantine_root: str,
-    quarantine_file: Path,
-    started: float,
-    single_folder: str | None,
-) -> None:
-    run_id = summary.run_id
-    for i, part in enumerate(parts):
-        folder = [partition_folder(part.partition)] if part.partition is not None else []
-        location = storage.join(destination, *folder, output_name(run_id, i))
-        storage.put_file(part.path, location)
-        summary.output_files.append(location)
-    q_location = quarantine_location(quarantine_root, run_id)
-    if summary.lines_quarantined:
-        storage.put_file(quarantine_file, q_location)
-        summary.quarantine_files.append(q_location)
-    else:
-        storage.delete([q_location])
-    _remove_stale(destination, run_id, set(summary.output_files), single_folder)
-    summary.seconds = round(time.monotonic() - started, 3)
-    storage.put_bytes(
-        orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2),
-        summary_location(destination, run_id),
-    )
-
-
-def _remove_stale(destination: str, run_id: str, keep: set[str], folder: str | None) -> None:
-    """Delete parts of the same run id left by an earlier attempt (e.g. with more parts).
-
-    Without `partition_by` a run writes to one folder (`folder`, or the destination itself), so
-    only that folder is listed; with it, the whole destination.
-    """
-    pattern = re.compile(re.escape(run_id) + r"-\d{5}\.parquet")
-    stale = []
-    if folder is None:
-        found = storage.list_files(destination)
-    else:
-        found = storage.list_files(
-            storage.join(destination, folder) if folder else destination, recursive=False
-        )
-    for location in found:
-        name = location.rsplit("/", 1)[-1]
-        if pattern.fullmatch(name) and location not in keep:
-            stale.append(location)
-    storage.delete(stale)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
@@ -27,6 +26,7 @@ from ndjson_parquet.converter.nesting import (
     deep_lines,
     type_depth,
 )
+from ndjson_parquet.converter.parsed import BadLine, ParsedChunk, Piece
 from ndjson_parquet.converter.pybuild import (
     LineError,
     _json_kind,
@@ -43,51 +43,10 @@ from ndjson_parquet.converter.reader import (
     without_path,
 )
 from ndjson_parquet.converter.renaming import merge, rename_by_kind, top_level_key, verify
-from ndjson_parquet.converter.schema import Drift, is_json_text
+from ndjson_parquet.converter.schema import is_json_text
 
 _WS = b" \t\r"
 _PROBE_BYTES = 1 << 20
-
-
-@dataclass(slots=True)
-class Piece:
-    """Rows parsed from some lines of one chunk."""
-
-    table: pa.Table
-    # The table's schema plus markers (wide integers) that the arrays do not carry.
-    schema: pa.Schema
-    # 1-based line number of each row.
-    lines: np.ndarray
-
-
-@dataclass(slots=True)
-class BadLine:
-    line: int
-    raw: bytes
-    error: str
-
-
-@dataclass(slots=True)
-class ParsedChunk:
-    pieces: list[Piece] = field(default_factory=list)
-    bad: list[BadLine] = field(default_factory=list)
-    lines: int = 0
-    blank: int = 0
-    drift: list[Drift] = field(default_factory=list)
-    # (column path, line, literal) of numbers kept as JSON text
-    exact: list[tuple[str, int, str]] = field(default_factory=list)
-    # Rows by the route that read them (`ROUTES`), and the parsing thread's CPU seconds.
-    rows_by_route: dict[str, int] = field(default_factory=dict)
-    cpu_by_route: dict[str, float] = field(default_factory=dict)
-
-    def add_route(self, route: str, rows: int, cpu: float = 0.0) -> None:
-        self.rows_by_route[route] = self.rows_by_route.get(route, 0) + rows
-        self.cpu_by_route[route] = self.cpu_by_route.get(route, 0.0) + cpu
-
-
-# The whole chunk in one read; groups of lines (mixed kinds, or pieces around bad lines) read
-# apart and put back in line order; Python's exact builder, line by line.
-ROUTES = ("fast", "renamed", "regrouped", "exact")
 
 
 def count_lines(data: bytes | bytearray) -> int:
@@ -469,4 +428,4 @@ class ChunkParser:
         self._pieces(out, lines[mid:], source, hint)
 
 
-__all__ = ["ROUTES", "BadLine", "ChunkParser", "LineError", "ParsedChunk", "Piece", "count_lines"]
+__all__ = ["ChunkParser", "LineError", "count_lines"]

@@ -421,7 +421,7 @@ def _commit(
     import orjson
 
     from ndjson_parquet.converter import storage, summary_location
-    from ndjson_parquet.converter.engine import QUARANTINE_FOLDER, quarantine_location
+    from ndjson_parquet.converter.outputs import QUARANTINE_FOLDER, quarantine_location
 
     dest, run_id = summary.destination, summary.run_id
     # Parts of this run id written in-process (<id>-00000) or by another split (<id>-s001-…).
@@ -479,7 +479,7 @@ def remove_split_leftovers(
     the new output and duplicate its rows. Returns the removed locations.
     """
     from ndjson_parquet.converter import storage
-    from ndjson_parquet.converter.engine import QUARANTINE_FOLDER, SUMMARY_FOLDER
+    from ndjson_parquet.converter.outputs import QUARANTINE_FOLDER, SUMMARY_FOLDER
 
     dest, run_id = summary.destination, summary.run_id
     share = re.escape(run_id) + r"-s\d{3,}"

@@ -33,8 +33,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ndjson_parquet.converter import storage
-from ndjson_parquet.converter.engine import convert, summary_location
+from ndjson_parquet.converter.engine import convert
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
+from ndjson_parquet.converter.outputs import summary_location
 from ndjson_parquet.converter.run_inputs import SNAPSHOT_PROPERTY
 from ndjson_parquet.converter.schema import schema_from_json, schema_to_json
 from ndjson_parquet.converter.sources import is_manifest
