@@ -57,14 +57,15 @@ def render_report(report: RunReport, console: Console) -> None:
         f"conversion {s.conversion_total:.1f} s (sum of runs)",
     )
 
-    manifests = Table(title="manifests", box=box.SIMPLE_HEAD, pad_edge=False)
-    manifests.add_column("manifest", no_wrap=True)
-    manifests.add_column("files", justify="right")
+    manifests = Table(title="manifests", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    # On a narrow terminal the long manifest id folds and "runs" wraps; the rest keep width.
+    manifests.add_column("manifest", overflow="fold")
+    manifests.add_column("files", justify="right", no_wrap=True)
     manifests.add_column("status", no_wrap=True)
     manifests.add_column("compute", no_wrap=True)
     manifests.add_column("runs", justify="right")
-    manifests.add_column("rows", justify="right")
-    manifests.add_column("quarantined", justify="right")
+    manifests.add_column("rows", justify="right", no_wrap=True)
+    manifests.add_column("quarantined", justify="right", no_wrap=True)
     for row in report.manifest_rows:
         status = str(row["status"])
         colour = {"completed": "green", "failed": "red"}.get(status, "yellow")
