@@ -14,7 +14,7 @@ import pytest
 
 from ndjson_parquet.common import Manifest, ManifestFile
 from ndjson_parquet.converter import ConvertOptions
-from ndjson_parquet.converter.spark import (
+from ndjson_parquet.converter.spark_plan import (
     MAX_SHARES,
     SHARE_TARGET_BYTES,
     plan_shares,
@@ -164,7 +164,7 @@ def test_spark_error_rate_applies_to_all_shares_together(
     spark_context: Any, tmp_path: Path
 ) -> None:
     from ndjson_parquet.converter import MaxErrorRateExceeded
-    from ndjson_parquet.converter.spark import convert_distributed, plan_shares
+    from ndjson_parquet.converter.spark import convert_distributed
 
     sources = _inputs(tmp_path)
     bad = tmp_path / "in" / "bad.ndjson"

@@ -329,8 +329,9 @@ def _convert(manifest: Manifest, args: GlueJobArgs, spark_context: Any) -> Summa
         return _convert_to_table(manifest, args, options)
     if spark_context is not None:
         from ndjson_parquet.converter import spark
+        from ndjson_parquet.converter.spark_plan import should_distribute
 
-        if spark.should_distribute(spark_context, manifest):
+        if should_distribute(spark_context, manifest):
             return spark.convert_distributed(spark_context, manifest, args.output_uri, options)
     from ndjson_parquet.converter import convert
     from ndjson_parquet.converter.spark import remove_split_leftovers
