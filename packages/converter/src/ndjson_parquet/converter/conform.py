@@ -226,19 +226,50 @@ def conform_table(
         return table
     if table.schema.equals(schema) and same_schema(src_schema, schema):
         return table
-    matched, extra = match_fields(list(src_schema), list(schema))
-    if extra:
-        raise ConversionError(f"columns {extra} are missing in the target schema")
     columns = []
-    for f, i in zip(schema, matched, strict=True):
+    for f, (i, kept) in zip(schema, _plan(src_schema, schema), strict=True):
         if i is None:
             columns.append(pa.nulls(table.num_rows, f.type))
-            continue
-        src = src_schema.field(i)
-        col = table.column(i)
-        chunks = [conform_array(c, src, f) for c in col.chunks]
-        columns.append(pa.chunked_array(chunks, type=f.type))
+        elif kept:
+            columns.append(table.column(i))
+        else:
+            src = src_schema.field(i)
+            chunks = [conform_array(c, src, f) for c in table.column(i).chunks]
+            columns.append(pa.chunked_array(chunks, type=f.type))
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+_PLANS: dict[tuple[bytes, bytes], list[tuple[int | None, bool]]] = {}
+
+
+def _plan(src_schema: pa.Schema, schema: pa.Schema) -> list[tuple[int | None, bool]]:
+    """For each target field, the source column holding it (or None) and whether it is kept
+    as it is. A run conforms many tables of the same two schemas: the plan is made once.
+    (Serialized schemas are the key: Arrow's equality ignores nested field metadata.)"""
+    key = (src_schema.serialize().to_pybytes(), schema.serialize().to_pybytes())
+    plan = _PLANS.get(key)
+    if plan is None:
+        matched, extra = match_fields(list(src_schema), list(schema))
+        if extra:
+            raise ConversionError(f"columns {extra} are missing in the target schema")
+        plan = [
+            (i, i is not None and _kept(src_schema.field(i), f))
+            for f, i in zip(schema, matched, strict=True)
+        ]
+        if len(_PLANS) >= 256:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
+
+
+def _kept(src: pa.Field, dst: pa.Field) -> bool:
+    """Whether every array of `src` is already one of `dst` (what `conform_array` returns
+    unchanged whatever the values)."""
+    if is_json_text(dst):
+        return is_json_text(src) and pa.types.is_string(src.type)
+    if pa.types.is_null(src.type) or (src.metadata or {}).get(NULL_ONLY_KEY) == TRUE:
+        return False
+    return bool(src.type.equals(dst.type)) and same_field(src, dst)
 
 
 def conform_file(

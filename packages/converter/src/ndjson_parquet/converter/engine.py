@@ -53,6 +53,7 @@ from ndjson_parquet.converter.schema import (
     Drift,
     Origin,
     finalize_schema,
+    same_schema,
     schema_to_json,
     unify_into,
 )
@@ -119,6 +120,7 @@ class _Run:
         self.expected: pa.Schema | None = None
         self.fieldless: list[tuple[Source, Piece]] = []
         self._final_for: pa.Schema | None = None
+        self._absorbed: bytes | None = None
 
     def _add_drift(self, entries: list[Drift]) -> None:
         for d in entries:
@@ -266,12 +268,23 @@ class _Run:
 
     def _absorb(self, source: Source, piece: Piece) -> None:
         """Unify a piece's schema into the run's, recording drift where the piece caused it."""
+        # Most pieces have the schema of the one before: unifying it again changes nothing.
+        # (Serialized, so that nested field metadata, which Arrow's equality ignores, counts.)
+        key = piece.schema.serialize().to_pybytes()
+        if key == self._absorbed and self.schema is not None:
+            return
+        self._absorbed = key
         first = self.schema is None
         origin = Origin(source.location, int(piece.lines[0]))
         schema, drift = unify_into(self.schema, piece.schema, origin, record_additions=not first)
         if drift:
             self._add_drift([locate(d, piece) for d in drift])
-        self.schema = schema
+        if (
+            self.schema is None
+            or not schema.equals(self.schema)
+            or not same_schema(schema, self.schema)
+        ):
+            self.schema = schema
         if schema is not self._final_for or self._final is None:
             # Parts are written with the schema as it would be final now, widened by what the
             # sample expects, so that in the common case no part needs rewriting.
