@@ -52,7 +52,8 @@ def test_a_compressed_input_is_sampled_from_its_start_and_small_files_whole() ->
 
 def test_the_sample_stays_within_its_share_of_the_input() -> None:
     # 40 MiB: 3% is one window of 1 MiB, at the very end.
-    assert _where(sample_windows(_sources([MiB] * 40), SampleSettings())) == [("f39.ndjson", 0)]
+    one = SampleSettings(window_bytes=MiB)
+    assert _where(sample_windows(_sources([MiB] * 40), one)) == [("f39.ndjson", 0)]
     settings = SampleSettings(window_bytes=64 * 1024)
     windows = sample_windows(_sources([MiB] * 40), settings)
     assert len(windows) == int(40 * MiB * 0.03) // (64 * 1024)

@@ -38,7 +38,7 @@ class ConvertOptions:
     block_bytes: int = 4 * MiB
     # Tuning: bytes of each of up to 32 windows spread over the input, read up front so that
     # schema changes are known before rows are encoded (at most 3% of the input); 0: off.
-    sample_bytes: int = 1 * MiB
+    sample_bytes: int = 256 * 1024
 
     def __post_init__(self) -> None:
         if self.compression not in ("zstd", "snappy"):

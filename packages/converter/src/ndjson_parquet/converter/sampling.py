@@ -35,7 +35,7 @@ class SampleSettings:
     """How much to read: at most `max_windows` windows of `window_bytes`, spread evenly over
     the input's bytes, and not more than `max_fraction` of them in all."""
 
-    window_bytes: int = 1 * MiB
+    window_bytes: int = 256 * 1024
     block_bytes: int = 4 * MiB
     max_windows: int = 32
     max_fraction: float = 0.03
