@@ -30,6 +30,7 @@ from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.drift_lines import locate, within_json_text
 from ndjson_parquet.converter.errors import ConversionError
+from ndjson_parquet.converter.lineage import with_lineage, with_lineage_fields
 from ndjson_parquet.converter.names import column_name, key_of, keyed_schema
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
 from ndjson_parquet.converter.outputs import (
@@ -71,11 +72,6 @@ if TYPE_CHECKING:
     from ndjson_parquet.common import Manifest
 
 _MAX_EXACT_REPORTS = 20
-LINEAGE_FIELDS = (
-    pa.field("_source_file", pa.string()),
-    pa.field("_source_line", pa.int64()),
-    pa.field("_manifest_id", pa.string()),
-)
 
 
 class _Run:
@@ -297,7 +293,8 @@ class _Run:
     def _put(self, source: Source, table: pa.Table, schema: pa.Schema, lines: np.ndarray) -> None:
         out_schema = schema
         if self.options.lineage:
-            table, out_schema = self._with_lineage(table, out_schema, source, lines)
+            manifest_id = self.manifest.manifest_id if self.manifest is not None else None
+            table, out_schema = with_lineage(table, out_schema, source.location, lines, manifest_id)
         self.rows += table.num_rows
         if self.options.partition_by:
             by = column_name(self.options.partition_by)
@@ -306,33 +303,6 @@ class _Run:
         else:
             folder = self.manifest.date_prefix if self.manifest is not None else None
             self.writer.put(table, out_schema, folder)
-
-    def _with_lineage(
-        self, table: pa.Table, schema: pa.Schema, source: Source, lines: np.ndarray
-    ) -> tuple[pa.Table, pa.Schema]:
-        clash = [f.name for f in LINEAGE_FIELDS if f.name in schema.names]
-        if clash:
-            raise ConversionError(
-                f"the data has fields {clash}, which lineage columns would replace"
-            )
-        n = table.num_rows
-        manifest_id = self.manifest.manifest_id if self.manifest is not None else None
-        table = table.append_column(
-            LINEAGE_FIELDS[0],
-            pa.array([source.location], pa.string()).take(np.zeros(n, dtype=np.int32)),
-        )
-        table = table.append_column(LINEAGE_FIELDS[1], pa.array(lines, pa.int64()))
-        table = table.append_column(
-            LINEAGE_FIELDS[2],
-            pa.nulls(n, pa.string())
-            if manifest_id is None
-            else pa.array([manifest_id], pa.string()).take(np.zeros(n, dtype=np.int32)),
-        )
-        return table, _with_lineage_fields(schema)
-
-
-def _with_lineage_fields(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([*schema, *LINEAGE_FIELDS])
 
 
 def convert(
@@ -384,7 +354,7 @@ def _convert(
     )
     data_schema, final_drift = finalize_schema(run.schema or pa.schema([]))
     run._add_drift(final_drift)
-    schema = _with_lineage_fields(data_schema) if opts.lineage else data_schema
+    schema = with_lineage_fields(data_schema) if opts.lineage else data_schema
     summary = Summary(
         run_id=run_id,
         files=len(resolved),

@@ -15,6 +15,7 @@ chunk without a conflict is read fastest without looking for one).
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -65,7 +66,7 @@ def sample_windows(sources: Sequence[Source], settings: SampleSettings) -> list[
     picked: list[Window] = []
     for k in range(1, count + 1):
         end = total * k // count
-        index = max(i for i in range(len(candidates)) if ends[i] < end)
+        index = bisect.bisect_left(ends, end) - 1  # the input holding byte end - 1
         source = candidates[index]
         offset = max(end - ends[index] - settings.window_bytes, 0)
         window = Window(source, offset if source.compression is None else 0)

@@ -188,7 +188,7 @@ def _unified_schema(
     import pyarrow as pa
 
     from ndjson_parquet.converter import finalize_schema, unify_schemas
-    from ndjson_parquet.converter.engine import LINEAGE_FIELDS
+    from ndjson_parquet.converter.lineage import LINEAGE_FIELDS
     from ndjson_parquet.converter.schema import Origin
 
     lineage_names = {f.name for f in LINEAGE_FIELDS}
