@@ -16,10 +16,11 @@ cannot produce).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+import xxhash
 
 from ndjson_parquet.converter.errors import ConversionError
 from ndjson_parquet.converter.sources import Chunk, Source, iter_chunks
@@ -37,7 +38,7 @@ class RunInputs:
     """The chunks of a run's sources in input order; `superseded` lists those set aside."""
 
     def __init__(
-        self, sources: Sequence[Source], chunk_bytes: int, digest: hashlib._Hash | None
+        self, sources: Sequence[Source], chunk_bytes: int, digest: xxhash.xxh3_128 | None
     ) -> None:
         self.sources = sources
         self.chunk_bytes = chunk_bytes

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import queue
@@ -16,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
+import xxhash
 
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.errors import ConversionError
@@ -86,7 +86,7 @@ def resolve_sources(sources: Manifest | Sequence[str | os.PathLike[str]]) -> lis
 class _Hashing(io.RawIOBase):
     """A byte stream wrapper that counts what is read and feeds it into a hash."""
 
-    def __init__(self, raw: IO[bytes], digest: hashlib._Hash | None) -> None:
+    def __init__(self, raw: IO[bytes], digest: xxhash.xxh3_128 | None) -> None:
         super().__init__()
         self.raw = raw
         self.digest = digest
@@ -246,7 +246,7 @@ def _fetch(source: Source) -> bytes:
 
 
 def iter_chunks(
-    source: Source, chunk_bytes: int, digest: hashlib._Hash | None = None
+    source: Source, chunk_bytes: int, digest: xxhash.xxh3_128 | None = None
 ) -> Iterator[Chunk]:
     """Read a source as chunks of about `chunk_bytes`, cut after a newline.
 
