@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson_parquet.converter import ConversionError, conform_file, conform_table
-from ndjson_parquet.converter.schema import json_text_field
+from ndjson_parquet.converter.field_markers import json_text_field
 
 
 def test_missing_columns_are_null_and_ints_widen() -> None:

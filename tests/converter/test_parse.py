@@ -6,9 +6,9 @@ import pyarrow as pa
 import pyarrow.json as pj
 import pytest
 
+from ndjson_parquet.converter.field_markers import is_json_text
 from ndjson_parquet.converter.parse import ChunkParser
 from ndjson_parquet.converter.parsed import ParsedChunk
-from ndjson_parquet.converter.schema import is_json_text
 
 
 def parse(data: bytes, hint: pa.Schema | None = None, piece: int = 4) -> ParsedChunk:

@@ -15,13 +15,13 @@ from ndjson_parquet.converter import (
     schema_to_json,
     unify_schemas,
 )
-from ndjson_parquet.converter.schema import (
+from ndjson_parquet.converter.field_markers import (
     NULL_ONLY_KEY,
     WIDE_INT_KEY,
-    Origin,
     json_text_field,
     with_flag,
 )
+from ndjson_parquet.converter.schema import Origin
 
 
 def s(**fields: pa.DataType | pa.Field) -> pa.Schema:

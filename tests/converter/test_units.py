@@ -10,13 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson_parquet.converter import storage
+from ndjson_parquet.converter.field_markers import WIDE_INT_KEY, is_json_text
 from ndjson_parquet.converter.partition import (
     DEFAULT_PARTITION,
     partition_values,
     split_by_partition,
 )
 from ndjson_parquet.converter.pybuild import LineError, build_exact, parse_line
-from ndjson_parquet.converter.schema import WIDE_INT_KEY, is_json_text
 from ndjson_parquet.converter.writer import PartWriter, WriterSettings
 
 

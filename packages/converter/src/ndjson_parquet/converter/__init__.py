@@ -7,13 +7,13 @@ summary = convert(["events.ndjson.gz"], "out/", ConvertOptions(partition_by="ts"
 from ndjson_parquet.converter.conform import conform_file, conform_parquet, conform_table
 from ndjson_parquet.converter.engine import convert
 from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded, SchemaFileError
+from ndjson_parquet.converter.field_markers import is_json_text
 from ndjson_parquet.converter.names import column_name, key_of
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
 from ndjson_parquet.converter.outputs import output_name, summary_location
 from ndjson_parquet.converter.schema import (
     Drift,
     finalize_schema,
-    is_json_text,
     load_schema,
     schema_from_json,
     schema_to_json,

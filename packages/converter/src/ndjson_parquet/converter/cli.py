@@ -22,15 +22,13 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ndjson_parquet.common import ManifestError
+from ndjson_parquet.converter.cli_display import new_console, print_summary, progress_bar
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ndjson_parquet.converter import ConvertOptions, Progress, Summary
 
 EXIT_OK: Final = 0
@@ -188,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
             from ndjson_parquet.converter.glue import read_manifest
 
             sources = read_manifest(args.manifest)
-        with _progress(interactive) as on_progress:
+        with progress_bar(interactive) as on_progress:
             if args.table:
                 summary = _to_table(args, sources, options, on_progress)
             else:
@@ -206,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), default=str))
     else:
-        _print_summary(summary, _console())
+        print_summary(summary, new_console())
     for warning in summary.warnings:
         print(f"ndjson-parquet convert: warning: {warning}", file=sys.stderr)
     if summary.rows_written == 0 and summary.lines_read > summary.blank_lines:
@@ -328,100 +326,6 @@ def _options(args: argparse.Namespace) -> ConvertOptions:
 def _fail(message: str, code: int) -> int:
     print(f"ndjson-parquet convert: error: {message}", file=sys.stderr)
     return code
-
-
-def _console() -> Console:
-    from rich.console import Console
-
-    return Console()
-
-
-@contextmanager
-def _progress(show: bool) -> Iterator[Callable[[Progress], None] | None]:
-    """A rich progress bar over input bytes when `show`, else no callback at all."""
-    if not show:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-    from rich.progress import Progress as Bar
-
-    bar = Bar(
-        TextColumn("[bold]converting"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TextColumn("files {task.fields[files]}"),
-        TextColumn("rows {task.fields[rows]:,}"),
-        TimeRemainingColumn(),
-        console=_console(),
-        transient=True,
-    )
-    task = bar.add_task("convert", total=None, files="0/?", rows=0)
-
-    def update(progress: Progress) -> None:
-        bar.update(
-            task,
-            total=progress.bytes_total or None,
-            completed=progress.bytes_read,
-            files=f"{progress.files_done}/{progress.files_total}",
-            rows=progress.rows_written,
-        )
-
-    with bar:
-        yield update
-
-
-def _print_summary(summary: Summary, console: Console) -> None:
-    from rich.table import Table
-
-    s = summary
-    accounted = s.rows_written + s.lines_quarantined + s.blank_lines
-    table = Table(title="Conversion summary", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    rate = s.bytes_read / s.seconds / 1e6 if s.seconds > 0 else 0.0
-    rows: list[tuple[str, str]] = [
-        ("files", f"{s.files:,}"),
-        ("bytes read", f"{s.bytes_read:,}"),
-        ("lines read", f"{s.lines_read:,}"),
-        ("rows written", f"{s.rows_written:,}"),
-        ("lines quarantined", f"{s.lines_quarantined:,}"),
-        ("blank lines", f"{s.blank_lines:,}"),
-        (
-            "check",
-            ("[green]" if accounted == s.lines_read else "[red]")
-            + f"{s.lines_read:,} = {s.rows_written:,} + {s.lines_quarantined:,} + {s.blank_lines:,}",
-        ),
-        ("output files", f"{len(s.output_files):,}"),
-        ("quarantine files", f"{len(s.quarantine_files):,}"),
-        ("seconds", f"{s.seconds:.2f} ({rate:.1f} MB/s)"),
-        ("run id", str(s.run_id or "")),
-    ]
-    if "table" in s.extra:
-        t = s.extra["table"]
-        state = "committed" if t["created"] else "already in the table"
-        rows.append(("table", f"{t['identifier']} snapshot {t['snapshot_id']} ({state})"))
-    for name, value in rows:
-        table.add_row(name, value)
-    console.print(table)
-    for path in s.output_files:
-        console.print(f"  [cyan]{path}[/]", highlight=False)
-    for path in s.quarantine_files:
-        console.print(f"  [yellow]{path}[/] (quarantine)", highlight=False)
-    if s.drift:
-        drift = Table(title="Schema drift", title_justify="left")
-        columns = ("column", "from_type", "to_type", "resolution", "file", "line")
-        for column in columns:
-            drift.add_column(column.replace("_", " "))
-        for entry in s.drift:
-            drift.add_row(*("" if entry.get(c) is None else str(entry[c]) for c in columns))
-        console.print(drift)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m ndjson_parquet.converter.cli`

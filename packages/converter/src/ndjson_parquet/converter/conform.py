@@ -14,16 +14,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ndjson_parquet.converter.errors import ConversionError
-from ndjson_parquet.converter.names import key_of
-from ndjson_parquet.converter.schema import (
+from ndjson_parquet.converter.field_markers import (
     EMPTY_STRUCT_KEY,
     NULL_ONLY_KEY,
     TRUE,
-    _is_nested,
     is_json_text,
+    is_nested,
     same_field,
     same_schema,
 )
+from ndjson_parquet.converter.names import key_of
 
 
 class RawJson(str):
@@ -164,7 +164,7 @@ def conform_array(array: pa.Array, src: pa.Field, dst: pa.Field) -> pa.Array:
     ):
         return pa.nulls(len(array), dst.type)
     dt = dst.type
-    if array.type.equals(dt) and (not _is_nested(dt) or same_field(src, dst)):
+    if array.type.equals(dt) and (not is_nested(dt) or same_field(src, dst)):
         return array
     if pa.types.is_struct(dt):
         if (src.metadata or {}).get(EMPTY_STRUCT_KEY) == TRUE or pa.types.is_struct(array.type):

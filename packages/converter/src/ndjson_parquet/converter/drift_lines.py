@@ -9,8 +9,9 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ndjson_parquet.converter.field_markers import is_json_text
 from ndjson_parquet.converter.parsed import Piece
-from ndjson_parquet.converter.schema import Drift, is_json_text
+from ndjson_parquet.converter.schema import Drift
 
 
 def within_json_text(schema: pa.Schema | None, column: str) -> bool:

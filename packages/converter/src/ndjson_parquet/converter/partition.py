@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ndjson_parquet.converter.schema import is_json_text
+from ndjson_parquet.converter.field_markers import is_json_text
 
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"

@@ -18,17 +18,15 @@ from typing import Any
 import pyarrow as pa
 
 from ndjson_parquet.converter.conform import RawJson, _dump
-from ndjson_parquet.converter.nesting import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, nesting_depth
-from ndjson_parquet.converter.schema import (
+from ndjson_parquet.converter.field_markers import (
     MAX_EXACT_FLOAT_INT,
     WIDE_INT_KEY,
-    Drift,
-    Origin,
-    _Unifier,
     is_json_text,
     json_text_field,
     with_flag,
 )
+from ndjson_parquet.converter.nesting import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, nesting_depth
+from ndjson_parquet.converter.schema import Drift, Origin, _Unifier
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 

@@ -8,7 +8,7 @@ Every column type is decided by the whole input. Two types of the same column ar
 * struct + struct → the union of the fields (first-seen order), each field unified;
 * list + list → a list of the unified element type;
 * anything else → a string column holding each value's JSON text ("JSON text" column, marked
-  with the field metadata ``ndjson_parquet.encoding = json``).
+  with the field metadata ``ndjson_parquet.encoding = json``; the markers: `field_markers`).
 
 Every resolution other than "equal" or "null takes the other type" is a `Drift` entry.
 """
@@ -24,19 +24,26 @@ from typing import Any
 import pyarrow as pa
 
 from ndjson_parquet.converter.errors import SchemaFileError
+from ndjson_parquet.converter.field_markers import (
+    EMPTY_STRUCT_KEY,
+    has_flag,
+    is_empty_struct_like,
+    is_nested,
+    is_null_like,
+    is_wide_int,
+    json_text_field,
+    same_field,
+)
+
+# Also imported from here by the parse, read and write steps (`X as X`: an explicit re-export).
+from ndjson_parquet.converter.field_markers import MAX_EXACT_FLOAT_INT as MAX_EXACT_FLOAT_INT
+from ndjson_parquet.converter.field_markers import NULL_ONLY_KEY as NULL_ONLY_KEY
+from ndjson_parquet.converter.field_markers import TRUE as TRUE
+from ndjson_parquet.converter.field_markers import WIDE_INT_KEY as WIDE_INT_KEY
+from ndjson_parquet.converter.field_markers import is_json_text as is_json_text
+from ndjson_parquet.converter.field_markers import same_schema as same_schema
+from ndjson_parquet.converter.field_markers import with_flag as with_flag
 from ndjson_parquet.converter.names import KEY_META, key_of, named_schema
-
-ENCODING_KEY = b"ndjson_parquet.encoding"
-JSON_ENCODING = b"json"
-# An int64 field with a value beyond ±2^53: widening it to float64 would round.
-WIDE_INT_KEY = b"ndjson_parquet.wide_int"
-# A string column (or list element) that only ever held nulls; it unifies like the null type.
-NULL_ONLY_KEY = b"ndjson_parquet.null_only"
-# A JSON-text column that only ever held `{}`; it unifies like an empty struct.
-EMPTY_STRUCT_KEY = b"ndjson_parquet.empty_struct"
-TRUE = b"true"
-
-MAX_EXACT_FLOAT_INT = 2**53
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,80 +71,11 @@ class Origin:
     line: int | None = None
 
 
-def _meta(field: pa.Field, key: bytes) -> bool:
-    return bool(field.metadata) and field.metadata.get(key) == TRUE
-
-
-def is_json_text(field: pa.Field) -> bool:
-    """Whether a field holds JSON text (the resolution of incompatible types)."""
-    return bool(field.metadata) and field.metadata.get(ENCODING_KEY) == JSON_ENCODING
-
-
-def is_wide_int(field: pa.Field) -> bool:
-    return pa.types.is_integer(field.type) and _meta(field, WIDE_INT_KEY)
-
-
-def _is_null_like(field: pa.Field) -> bool:
-    return pa.types.is_null(field.type) or _meta(field, NULL_ONLY_KEY)
-
-
-def _is_empty_struct_like(field: pa.Field) -> bool:
-    return _meta(field, EMPTY_STRUCT_KEY) or (
-        pa.types.is_struct(field.type) and field.type.num_fields == 0
-    )
-
-
-_FLAG_KEYS = (ENCODING_KEY, WIDE_INT_KEY, NULL_ONLY_KEY, EMPTY_STRUCT_KEY)
-
-
-def _is_nested(t: pa.DataType) -> bool:
-    return bool(pa.types.is_struct(t) or pa.types.is_list(t))
-
-
-def same_field(a: pa.Field, b: pa.Field) -> bool:
-    """Same type and same markers, nested fields included (Arrow's type equality ignores
-    the metadata of nested fields, which carries the JSON-text marker)."""
-    meta_a, meta_b = a.metadata or {}, b.metadata or {}
-    if any(meta_a.get(k) != meta_b.get(k) for k in _FLAG_KEYS):
-        return False
-    ta, tb = a.type, b.type
-    if pa.types.is_struct(ta) and pa.types.is_struct(tb):
-        return ta.num_fields == tb.num_fields and all(
-            x.name == y.name and same_field(x, y) for x, y in zip(ta, tb, strict=True)
-        )
-    if pa.types.is_list(ta) and pa.types.is_list(tb):
-        return same_field(ta.value_field, tb.value_field)
-    return bool(ta.equals(tb))
-
-
-def same_schema(a: pa.Schema, b: pa.Schema) -> bool:
-    """Same fields, types and markers (nested too)."""
-    return a.names == b.names and all(same_field(x, y) for x, y in zip(a, b, strict=True))
-
-
-def json_text_field(name: str, *, empty_struct: bool = False) -> pa.Field:
-    """A nullable string field marked as JSON text."""
-    meta = {ENCODING_KEY: JSON_ENCODING}
-    if empty_struct:
-        meta[EMPTY_STRUCT_KEY] = TRUE
-    return pa.field(name, pa.string(), nullable=True, metadata=meta)
-
-
-def with_flag(field: pa.Field, key: bytes, on: bool = True) -> pa.Field:
-    """A copy of `field` with a boolean metadata flag set or removed."""
-    meta = dict(field.metadata or {})
-    if on:
-        meta[key] = TRUE
-    else:
-        meta.pop(key, None)
-    return field.with_metadata(meta) if meta else field.remove_metadata()
-
-
 def describe_type(field: pa.Field) -> str:
     """A short, stable type name for summaries and drift entries."""
     if is_json_text(field):
         return "json"
-    if _is_null_like(field):
+    if is_null_like(field):
         return "null"
     t = field.type
     if pa.types.is_struct(t):
@@ -183,25 +121,25 @@ class _Unifier:
         name = a.name
         if same_field(a, b):
             return a.with_nullable(a.nullable or b.nullable)
-        nested = _is_nested(a.type) or _is_nested(b.type)
+        nested = is_nested(a.type) or is_nested(b.type)
         if not nested and a.type.equals(b.type) and not (is_json_text(a) ^ is_json_text(b)):
             merged = a.with_nullable(a.nullable or b.nullable)
             if is_wide_int(b) and not is_wide_int(a):
                 merged = with_flag(merged, WIDE_INT_KEY)
-            if _meta(a, NULL_ONLY_KEY) and not _meta(b, NULL_ONLY_KEY):
+            if has_flag(a, NULL_ONLY_KEY) and not has_flag(b, NULL_ONLY_KEY):
                 merged = with_flag(merged, NULL_ONLY_KEY, False)
-            if _meta(a, EMPTY_STRUCT_KEY) and not _meta(b, EMPTY_STRUCT_KEY):
+            if has_flag(a, EMPTY_STRUCT_KEY) and not has_flag(b, EMPTY_STRUCT_KEY):
                 merged = with_flag(merged, EMPTY_STRUCT_KEY, False)
             return merged
-        if _is_null_like(a):
+        if is_null_like(a):
             return b.with_name(name).with_nullable(True)
-        if _is_null_like(b):
+        if is_null_like(b):
             return a.with_nullable(True)
-        if _is_empty_struct_like(a) and _is_empty_struct_like(b):
+        if is_empty_struct_like(a) and is_empty_struct_like(b):
             return a
-        if _is_empty_struct_like(a) and pa.types.is_struct(b.type):
+        if is_empty_struct_like(a) and pa.types.is_struct(b.type):
             return b.with_name(name).with_nullable(True)
-        if _is_empty_struct_like(b) and pa.types.is_struct(a.type):
+        if is_empty_struct_like(b) and pa.types.is_struct(a.type):
             return a.with_nullable(True)
         if is_json_text(a):  # already resolved (and reported) as JSON text
             return a
@@ -370,7 +308,7 @@ def _field_to_json(field: pa.Field) -> dict[str, Any]:
     if field.metadata and KEY_META in field.metadata:
         doc["key"] = key_of(field)  # the JSON key of a mapped name
     for name, key in _FLAGS.items():
-        if _meta(field, key):
+        if has_flag(field, key):
             doc[name] = True  # markers the unification rules need (see module docs)
     return doc
 

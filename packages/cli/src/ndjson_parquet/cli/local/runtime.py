@@ -8,25 +8,24 @@ Python API used by `ndjson-parquet local run`, the end-to-end tests and the benc
         snapshot = pipeline.run_until_idle(timeout=60)
 
 `deploy(outputs)` with the outputs of `terraform apply` (see `terraform.py`) runs on what the
-Terraform built instead of creating resources.
+Terraform built instead of creating resources. The Lambda functions run in-process, invoked as
+their triggers would invoke them (`functions.py`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ndjson_parquet.cli.aws import AwsTarget
+from ndjson_parquet.cli.local.functions import LocalFunctions
 from ndjson_parquet.cli.local.glue_runner import FaultPlan, GlueJobRunner
-from ndjson_parquet.cli.local.lambda_context import LocalLambdaContext
 from ndjson_parquet.cli.local.poller import EventSourceMapping
 from ndjson_parquet.cli.local.resources import (
     Deployment,
@@ -85,20 +84,16 @@ class LocalPipeline:
         self.flush_interval = flush_interval
         self.aws = AwsTarget(endpoint_url=emulator.endpoint_url, region=emulator.region)
         self.milestones = Milestones()
+        self.functions = LocalFunctions(emulator, self.names, lambda: self.deployment)
         self.upload = UploadStats()
         self.sample: SampleInfo | None = None
         self.alerts: list[Alert] = []
-        self.flushes = 0
-        self.flush_errors = 0
         self._deployment: Deployment | None = None
         self._mapping: EventSourceMapping | None = None
         self._clients: dict[str, Any] = {}
         self._last_flush = 0.0
         self._executions_ended = 0
         self._executions_ended_notified = 0
-        self.status_change_invocations = 0
-        # Function name -> the environment the runtime set for its last invocation.
-        self.environments_applied: dict[str, dict[str, str]] = {}
         self._uploading = 0
         self._upload_lock = threading.Lock()
 
@@ -136,7 +131,7 @@ class LocalPipeline:
             sqs=self.client("sqs"),
             queue_url=self.deployment.queue_url,
             queue_arn=self.deployment.queue_arn,
-            handler=self._invoke_builder,
+            handler=self.functions.invoke_builder,
             function_name=self.names.manifest_builder_function,
             region=self.deployment.region,
             batch_size=self.deployment.batch_size,
@@ -237,63 +232,30 @@ class LocalPipeline:
 
     # -- the event sources ------------------------------------------------------------------
 
-    def _invoke_builder(self, event: dict[str, Any], context: Any) -> Any:
-        from ndjson_parquet.manifest_builder import handler
-
-        self._apply_lambda_environment(
-            self.names.manifest_builder_function, self.deployment.builder_environment
-        )
-        try:
-            return handler.lambda_handler(event, context)
-        finally:
-            _drop_disabled_metrics(handler)
-
     def flush(self) -> Any:
         """One run of the scheduled flush function."""
-        self.flushes += 1
-        return self._invoke_flush_function("Scheduled Event", "aws.events", f"flush-{self.flushes}")
+        return self.functions.flush()
 
     def execution_status_changed(self) -> Any:
-        """What the EventBridge rule on the state machine's status changes does: invoke the
-        flush function, which then only starts queued manifests in the freed slots."""
-        from ndjson_parquet.manifest_builder.handler import EXECUTION_STATUS_CHANGE
+        """What the EventBridge rule on the state machine's status changes does."""
+        return self.functions.execution_status_changed()
 
-        self.status_change_invocations += 1
-        return self._invoke_flush_function(
-            EXECUTION_STATUS_CHANGE, "aws.states", f"status-{self.status_change_invocations}"
-        )
+    @property
+    def flushes(self) -> int:
+        return self.functions.flushes
 
-    def _invoke_flush_function(self, detail_type: str, source: str, event_id: str) -> Any:
-        from ndjson_parquet.manifest_builder import handler
+    @property
+    def flush_errors(self) -> int:
+        return self.functions.flush_errors
 
-        self._apply_lambda_environment(self.names.flush_function, self.deployment.flush_environment)
-        event = {
-            "version": "0",
-            "id": f"local-{event_id}",
-            "detail-type": detail_type,
-            "source": source,
-            "account": "123456789012",
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.deployment.region,
-            "resources": [],
-            "detail": {},
-        }
-        context = LocalLambdaContext(
-            function_name=self.names.flush_function, region=self.deployment.region
-        )
-        try:
-            return handler.flush_handler(event, context)
-        except Exception:
-            self.flush_errors += 1
-            log.exception("flush function failed (%s)", detail_type)
-            return None
-        finally:
-            _drop_disabled_metrics(handler)
+    @property
+    def status_change_invocations(self) -> int:
+        return self.functions.status_change_invocations
 
-    def _apply_lambda_environment(self, function: str, environment: dict[str, str]) -> None:
-        self.environments_applied[function] = dict(environment)
-        if any(os.environ.get(k) != v for k, v in environment.items()):
-            self.emulator.set_env(environment)
+    @property
+    def environments_applied(self) -> dict[str, dict[str, str]]:
+        """Function name -> the environment the runtime set for its last invocation."""
+        return self.functions.environments_applied
 
     def pump(self) -> int:
         """Drain the queue through the handler, and run the flush when it is due."""
@@ -422,15 +384,6 @@ class LocalPipeline:
             remove_local_additions(self.aws, self._deployment)
             self._deployment = replace(self._deployment, local_queues=())
         self.emulator.unregister_lambda_function(self.names.converter_function)
-
-
-def _drop_disabled_metrics(handler: Any) -> None:
-    """With POWERTOOLS_METRICS_DISABLED, Powertools 3.x skips printing on flush but keeps the
-    values, and prints them anyway once a metric has 100 (on stdout, over the progress
-    display); the local runtime forgets them after each invocation instead."""
-    metrics = getattr(handler, "metrics", None)
-    if metrics is not None and os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
-        metrics.clear_metrics()
 
 
 class PipelineTimeout(TimeoutError):

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ndjson_parquet.converter.errors import ConversionError
-from ndjson_parquet.converter.schema import is_json_text, schema_from_json
+from ndjson_parquet.converter.field_markers import is_json_text
+from ndjson_parquet.converter.schema import schema_from_json
 
 if TYPE_CHECKING:
     from pyiceberg.schema import Schema
