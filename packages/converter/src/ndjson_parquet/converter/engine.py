@@ -30,6 +30,7 @@ from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.drift_lines import locate, within_json_text
 from ndjson_parquet.converter.errors import ConversionError
+from ndjson_parquet.converter.field_markers import same_schema
 from ndjson_parquet.converter.lineage import with_lineage, with_lineage_fields
 from ndjson_parquet.converter.names import column_name, key_of, keyed_schema
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
@@ -54,7 +55,6 @@ from ndjson_parquet.converter.schema import (
     Drift,
     Origin,
     finalize_schema,
-    same_schema,
     schema_to_json,
     unify_into,
 )

@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded
+from ndjson_parquet.converter.field_markers import same_schema
 from ndjson_parquet.converter.options import Summary
 from ndjson_parquet.converter.parsed import BadLine
 from ndjson_parquet.converter.partition import partition_folder
-from ndjson_parquet.converter.schema import same_schema
 from ndjson_parquet.converter.writer import Part, PartWriter, WriterSettings
 
 SUMMARY_FOLDER = "_summary"

@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from ndjson_parquet.converter.field_markers import is_json_text
 from ndjson_parquet.converter.grouping import (
     LazyLines,
     group_by_kind,
@@ -43,7 +44,6 @@ from ndjson_parquet.converter.reader import (
     without_path,
 )
 from ndjson_parquet.converter.renaming import merge, rename_by_kind, top_level_key, verify
-from ndjson_parquet.converter.schema import is_json_text
 
 _WS = b" \t\r"
 _PROBE_BYTES = 1 << 20

@@ -12,8 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from ndjson_parquet.converter.nesting import MAX_COLUMN_DEPTH, type_depth
-from ndjson_parquet.converter.schema import (
+from ndjson_parquet.converter.field_markers import (
     MAX_EXACT_FLOAT_INT,
     NULL_ONLY_KEY,
     TRUE,
@@ -21,6 +20,7 @@ from ndjson_parquet.converter.schema import (
     is_json_text,
     with_flag,
 )
+from ndjson_parquet.converter.nesting import MAX_COLUMN_DEPTH, type_depth
 
 # pyarrow's error for a column whose values change kind ("/a/b": a reader column path).
 CONFLICT = re.compile(r"Column\((/[^)]*)\) changed from")

@@ -26,23 +26,18 @@ import pyarrow as pa
 from ndjson_parquet.converter.errors import SchemaFileError
 from ndjson_parquet.converter.field_markers import (
     EMPTY_STRUCT_KEY,
+    NULL_ONLY_KEY,
+    WIDE_INT_KEY,
     has_flag,
     is_empty_struct_like,
+    is_json_text,
     is_nested,
     is_null_like,
     is_wide_int,
     json_text_field,
     same_field,
+    with_flag,
 )
-
-# Also imported from here by the parse, read and write steps (`X as X`: an explicit re-export).
-from ndjson_parquet.converter.field_markers import MAX_EXACT_FLOAT_INT as MAX_EXACT_FLOAT_INT
-from ndjson_parquet.converter.field_markers import NULL_ONLY_KEY as NULL_ONLY_KEY
-from ndjson_parquet.converter.field_markers import TRUE as TRUE
-from ndjson_parquet.converter.field_markers import WIDE_INT_KEY as WIDE_INT_KEY
-from ndjson_parquet.converter.field_markers import is_json_text as is_json_text
-from ndjson_parquet.converter.field_markers import same_schema as same_schema
-from ndjson_parquet.converter.field_markers import with_flag as with_flag
 from ndjson_parquet.converter.names import KEY_META, key_of, named_schema
 
 

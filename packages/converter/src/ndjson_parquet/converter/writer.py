@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError
-from ndjson_parquet.converter.schema import same_schema
+from ndjson_parquet.converter.field_markers import same_schema
 from ndjson_parquet.converter.workdir import PART_SUFFIX
 
 _DRAIN = "drain"
