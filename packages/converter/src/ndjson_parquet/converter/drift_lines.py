@@ -1,5 +1,6 @@
-"""Where drift entries point: the first line of a piece holding a value of the column, and
-whether a column is (inside) one that already holds JSON text."""
+"""Drift entries: where they point (the first line of a piece holding a value of the column),
+whether a column is (inside) one that already holds JSON text, and the entry for a number
+kept as JSON text."""
 
 from __future__ import annotations
 
@@ -62,3 +63,16 @@ def _child(array: pa.StructArray, index: int) -> pa.Array:
     if not array.null_count:
         return child
     return pc.if_else(array.is_valid(), child, pa.nulls(len(child), child.type))
+
+
+def inexact_number(column: str, literal: str, source: str, line: int) -> Drift:
+    """The entry for a number literal kept as JSON text: no int64 or float64 holds it."""
+    return Drift(
+        column,
+        "number",
+        "number",
+        "json",
+        f"{literal} has no exact int64/float64 form, kept as JSON text",
+        source,
+        line,
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,11 +28,11 @@ import xxhash
 
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
-from ndjson_parquet.converter.drift_lines import locate, within_json_text
+from ndjson_parquet.converter.drift_lines import inexact_number, locate, within_json_text
 from ndjson_parquet.converter.errors import ConversionError
 from ndjson_parquet.converter.field_markers import same_schema
 from ndjson_parquet.converter.lineage import with_lineage, with_lineage_fields
-from ndjson_parquet.converter.names import column_name, key_of, keyed_schema
+from ndjson_parquet.converter.names import column_name, keyed_schema
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
 from ndjson_parquet.converter.outputs import (
     QUARANTINE_FOLDER,
@@ -40,16 +40,16 @@ from ndjson_parquet.converter.outputs import (
     check_error_rate,
     checked_run_id,
     commit,
+    summary_warnings,
     unify_parts,
 )
 from ndjson_parquet.converter.parse import ChunkParser
 from ndjson_parquet.converter.parsed import ROUTES, BadLine, ParsedChunk, Piece
 from ndjson_parquet.converter.partition import (
-    DEFAULT_PARTITION,
     partition_folder,
     split_by_partition,
 )
-from ndjson_parquet.converter.run_inputs import RunInputs, superseded_warning
+from ndjson_parquet.converter.run_inputs import RunInputs
 from ndjson_parquet.converter.sampling import SampleSettings, sample_schema
 from ndjson_parquet.converter.schema import (
     Drift,
@@ -59,14 +59,13 @@ from ndjson_parquet.converter.schema import (
     unify_into,
 )
 from ndjson_parquet.converter.sources import (
-    Chunk,
     Source,
     is_manifest,
     prefetch,
     resolve_sources,
 )
 from ndjson_parquet.converter.workdir import work_folder
-from ndjson_parquet.converter.writer import Part, PartWriter, WriterSettings
+from ndjson_parquet.converter.writer import PartWriter, WriterSettings
 
 if TYPE_CHECKING:
     from ndjson_parquet.common import Manifest
@@ -151,7 +150,7 @@ class _Run:
         # across files, so the pipeline never drains at a file boundary.
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ndjson-parse") as pool:
             pending: deque[tuple[Future[ParsedChunk], int, int]] = deque()
-            for index, read_so_far, chunk in prefetch(self._chunks()):
+            for index, read_so_far, chunk in prefetch(self.inputs.chunks()):
                 future = pool.submit(
                     self.parser.parse,
                     chunk.data,
@@ -168,11 +167,6 @@ class _Run:
             while pending:
                 self._take(pending.popleft(), bytes_total)
             self._report(len(self.sources), bytes_total)
-
-    def _chunks(self) -> Iterator[tuple[int, int, Chunk]]:
-        """(source index, bytes read from all sources so far, chunk) of every source, in order;
-        superseded sources are set aside in `self.inputs.superseded` (see `run_inputs`)."""
-        return self.inputs.chunks()
 
     def _take(self, item: tuple[Future[ParsedChunk], int, int], bytes_total: int) -> None:
         future, index, read_so_far = item
@@ -218,19 +212,7 @@ class _Run:
         for path, line, literal in parsed.exact:
             self.exact_values += 1
             if self.exact_values <= _MAX_EXACT_REPORTS:
-                self._add_drift(
-                    [
-                        Drift(
-                            path,
-                            "number",
-                            "number",
-                            "json",
-                            f"{literal} has no exact int64/float64 form, kept as JSON text",
-                            source.location,
-                            line,
-                        )
-                    ]
-                )
+                self._add_drift([inexact_number(path, literal, source.location, line)])
         pieces = parsed.pieces
         if len(pieces) > 1 and not self.fieldless and all(p.table.num_columns for p in pieces):
             self._write_in_line_order(source, pieces)
@@ -394,7 +376,7 @@ def _convert(
         destination=dest,
         superseded_files=run.inputs.superseded,
     )
-    summary.warnings = _warnings(summary, opts, data_schema, parts)
+    summary.warnings = summary_warnings(summary, opts.partition_by, data_schema, parts)
     # How many rows each parsing route produced, and its CPU time (the writer's is not in it).
     summary.extra["routes"] = {
         route: {"lines": int(r["lines"]), "cpu_seconds": round(r["cpu_seconds"], 3)}
@@ -415,26 +397,3 @@ def _convert(
         single_folder = ""
     commit(summary, parts, dest, quarantine_root, run.quarantine.path, started, single_folder)
     return summary
-
-
-def _warnings(
-    summary: Summary, options: ConvertOptions, schema: pa.Schema, parts: list[Part]
-) -> list[str]:
-    """What makes a run that did not fail look wrong to someone who trusts its output."""
-    found = []
-    non_blank = summary.lines_read - summary.blank_lines
-    if non_blank and not summary.rows_written:
-        found.append(
-            f"no row was written: all {non_blank} non-blank lines went to quarantine"
-            if summary.lines_quarantined == non_blank
-            else f"no row was written from {non_blank} non-blank lines"
-        )
-    by = options.partition_by
-    if by and parts and all(p.partition == DEFAULT_PARTITION for p in parts):
-        present = any(key_of(f) == by for f in schema)
-        found.append(
-            f"partition_by: {'no row has a date in' if present else 'no row has'} the field "
-            f"{by!r}; every row is in {partition_folder(DEFAULT_PARTITION)}/"
-        )
-    superseded = superseded_warning(summary.superseded_files, summary.files)
-    return [*found, superseded] if superseded else found

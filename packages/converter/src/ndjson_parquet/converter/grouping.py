@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 import orjson
 
+from ndjson_parquet.converter.lines import split_lines
+
 
 def _kind(value: object) -> str:
     if value is None:
@@ -110,9 +112,7 @@ class LazyLines(Sequence[bytes]):
 
     def _split(self) -> list[bytes]:
         if self._parts is None:
-            self._parts = bytes(self.data).split(b"\n")
-            if self.data.endswith(b"\n"):
-                self._parts.pop()
+            self._parts = split_lines(self.data)
         return self._parts
 
     def __len__(self) -> int:

@@ -17,9 +17,11 @@ from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
 from ndjson_parquet.converter.errors import ConversionError, MaxErrorRateExceeded
 from ndjson_parquet.converter.field_markers import same_schema
+from ndjson_parquet.converter.names import key_of
 from ndjson_parquet.converter.options import Summary
 from ndjson_parquet.converter.parsed import BadLine
-from ndjson_parquet.converter.partition import partition_folder
+from ndjson_parquet.converter.partition import DEFAULT_PARTITION, partition_folder
+from ndjson_parquet.converter.run_inputs import superseded_warning
 from ndjson_parquet.converter.writer import Part, PartWriter, WriterSettings
 
 SUMMARY_FOLDER = "_summary"
@@ -176,3 +178,26 @@ def _remove_stale(destination: str, run_id: str, keep: set[str], folder: str | N
         if pattern.fullmatch(name) and location not in keep:
             stale.append(location)
     storage.delete(stale)
+
+
+def summary_warnings(
+    summary: Summary, partition_by: str | None, schema: pa.Schema, parts: list[Part]
+) -> list[str]:
+    """What makes a run that did not fail look wrong to someone who trusts its output."""
+    found = []
+    non_blank = summary.lines_read - summary.blank_lines
+    if non_blank and not summary.rows_written:
+        found.append(
+            f"no row was written: all {non_blank} non-blank lines went to quarantine"
+            if summary.lines_quarantined == non_blank
+            else f"no row was written from {non_blank} non-blank lines"
+        )
+    by = partition_by
+    if by and parts and all(p.partition == DEFAULT_PARTITION for p in parts):
+        present = any(key_of(f) == by for f in schema)
+        found.append(
+            f"partition_by: {'no row has a date in' if present else 'no row has'} the field "
+            f"{by!r}; every row is in {partition_folder(DEFAULT_PARTITION)}/"
+        )
+    superseded = superseded_warning(summary.superseded_files, summary.files)
+    return [*found, superseded] if superseded else found

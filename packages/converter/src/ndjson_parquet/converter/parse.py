@@ -21,6 +21,13 @@ from ndjson_parquet.converter.grouping import (
     group_chunk,
     group_lines,
 )
+from ndjson_parquet.converter.lines import (
+    WHITE_SPACE,
+    count_lines,
+    non_blank,
+    non_blank_numbers,
+    split_lines,
+)
 from ndjson_parquet.converter.nesting import (
     MAX_COLUMN_DEPTH,
     SCAN_LINE_BYTES,
@@ -45,14 +52,7 @@ from ndjson_parquet.converter.reader import (
 )
 from ndjson_parquet.converter.renaming import merge, rename_by_kind, top_level_key, verify
 
-_WS = b" \t\r"
 _PROBE_BYTES = 1 << 20
-
-
-def count_lines(data: bytes | bytearray) -> int:
-    if not data:
-        return 0
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
 # --- the chunk parser ---------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class ChunkParser:
             if table.num_rows == out.lines:
                 lines = np.arange(first_line, first_line + out.lines, dtype=np.int64)
             else:
-                numbers, blank = self._non_blank_lines(data, first_line)
+                numbers, blank = non_blank_numbers(data, first_line)
                 if len(numbers) == table.num_rows:
                     lines, out.blank = numbers, blank
         if table is not None and lines is not None:
@@ -198,7 +198,7 @@ class ChunkParser:
         numbers, blank = (
             (np.arange(first_line, first_line + out.lines, dtype=np.int64), 0)
             if table.num_rows == out.lines
-            else self._non_blank_lines(data, first_line)
+            else non_blank_numbers(data, first_line)
         )
         if len(numbers) != table.num_rows or not verify(table, renamed, numbers - first_line):
             return False
@@ -255,8 +255,12 @@ class ChunkParser:
             if table is not None and table.num_rows == len(numbers):
                 self._add_checked(out, table, numbers, None, 0, source, hint, LazyLines(group_data))
                 continue
-            parts = self._split(group_data)
-            kept = [(int(n), raw) for n, raw in zip(numbers, parts, strict=True) if raw.strip(_WS)]
+            parts = split_lines(group_data)
+            kept = [
+                (int(n), raw)
+                for n, raw in zip(numbers, parts, strict=True)
+                if raw.strip(WHITE_SPACE)
+            ]
             out.blank += len(parts) - len(kept)
             self._pieces(out, kept, source, hint)
         return True
@@ -280,26 +284,12 @@ class ChunkParser:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             return None, str(exc)
 
-    def _non_blank(
-        self, out: ParsedChunk, data: bytes | bytearray, first_line: int
-    ) -> list[tuple[int, bytes]]:
-        parts = self._split(data)
-        lines = [(first_line + i, raw) for i, raw in enumerate(parts) if raw.strip(_WS)]
-        out.blank = len(parts) - len(lines)
-        return lines
-
     @staticmethod
-    def _split(data: bytes | bytearray) -> list[bytes]:
-        # Lines as bytes (a chunk read from a source is a bytearray: copied once, only here).
-        parts = bytes(data).split(b"\n")
-        if data.endswith(b"\n"):
-            parts.pop()
-        return parts
-
-    def _non_blank_lines(self, data: bytes | bytearray, first_line: int) -> tuple[np.ndarray, int]:
-        parts = self._split(data)
-        numbers = [first_line + i for i, p in enumerate(parts) if p.strip(_WS)]
-        return np.array(numbers, dtype=np.int64), len(parts) - len(numbers)
+    def _non_blank(
+        out: ParsedChunk, data: bytes | bytearray, first_line: int
+    ) -> list[tuple[int, bytes]]:
+        lines, out.blank = non_blank(data, first_line)
+        return lines
 
     def _add_checked(
         self,
@@ -320,7 +310,7 @@ class ChunkParser:
         if suspicious is not None:
             if raw_lines is None:
                 assert data is not None
-                parts = self._split(data)
+                parts = split_lines(data)
                 picked = [(int(n), parts[int(n) - first_line]) for n in lines[suspicious]]
             else:
                 picked = [(int(n), raw_lines[i]) for i, n in enumerate(lines) if suspicious[i]]
@@ -428,4 +418,4 @@ class ChunkParser:
         self._pieces(out, lines[mid:], source, hint)
 
 
-__all__ = ["ChunkParser", "LineError", "count_lines"]
+__all__ = ["ChunkParser", "LineError"]
