@@ -91,6 +91,25 @@ def test_an_id_that_turns_into_text_is_read_in_one_pass(
     assert [json.loads(r["v"]) for r in rows] == values
 
 
+def test_a_chunk_after_the_conflict_is_renamed_whatever_its_hint() -> None:
+    # Chunks are parsed while earlier ones are: a chunk's hint may be from before the chunk
+    # where the values changed kind.
+    parser = ChunkParser(declared=None, block_size=1 << 20)
+    hint = parser.parse(_lines([1, 2, 3]), 1, "f", None, order=0).pieces[0].schema
+    assert str(hint.field("v").type) == "int64"
+    changed = parser.parse(_lines([4, "x"]), 4, "f", hint, order=1)
+    assert changed.rows_by_route.get("regrouped") == 2
+
+    later = parser.parse(_lines([5, "y", 6]), 6, "f", hint, order=2)
+    assert later.rows_by_route.get("renamed") == 3
+    assert [json.loads(v) for v in later.pieces[0].table.column("v").to_pylist()] == [5, "y", 6]
+    # A chunk before the one where the change was seen is grouped: its rows come first, so
+    # drift must name its own lines.
+    before = parser.parse(_lines([7, "z"]), 1, "f", hint, order=0)
+    assert not before.rows_by_route.get("renamed")
+    assert before.rows_by_route.get("regrouped") == 2
+
+
 @pytest.mark.parametrize(
     "late",
     [

@@ -150,7 +150,8 @@ class _Run:
         # across files, so the pipeline never drains at a file boundary.
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ndjson-parse") as pool:
             pending: deque[tuple[Future[ParsedChunk], int, int]] = deque()
-            for index, read_so_far, chunk in prefetch(self.inputs.chunks()):
+            chunks = enumerate(prefetch(self.inputs.chunks()))
+            for order, (index, read_so_far, chunk) in chunks:
                 future = pool.submit(
                     self.parser.parse,
                     chunk.data,
@@ -159,6 +160,7 @@ class _Run:
                     self.schema,
                     chunk.lines,
                     chunk.longest_line,
+                    order,
                 )
                 pending.append((future, index, read_so_far))
                 if len(pending) >= _IN_FLIGHT:

@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from ndjson_parquet.converter.field_markers import is_json_text
+from ndjson_parquet.converter.field_markers import is_json_text, json_text_field
 from ndjson_parquet.converter.grouping import (
     LazyLines,
     group_by_kind,
@@ -70,10 +70,14 @@ class ChunkParser:
         # Reader column paths seen with values of different kinds: later chunks are grouped
         # by them up front instead of failing first.
         self.conflicts: list[str] = []
+        # The first chunk (by `order`) where each conflict was found.
+        self._found_in: dict[str, int] = {}
 
-    def _note_conflict(self, path: str) -> None:
+    def _note_conflict(self, path: str, order: int | None) -> None:
         if path not in self.conflicts and len(self.conflicts) < 8:
             self.conflicts.append(path)
+        if order is not None:
+            self._found_in[path] = min(order, self._found_in.get(path, order))
 
     def parse(
         self,
@@ -83,14 +87,19 @@ class ChunkParser:
         hint: pa.Schema | None,
         line_count: int | None = None,
         longest_line: int | None = None,
+        order: int | None = None,
     ) -> ParsedChunk:
         """The chunk's lines as pieces of Arrow data, bad lines and drift; never raises for
         what the lines hold: if handling the chunk fails (a line nested deep enough to exhaust
         Python's recursion in schema code, or anything unforeseen), it is handled again with
         every line nested deeper than `MAX_COLUMN_DEPTH` on the exact path, and failing that
-        with every line on it (where each line has its own guard)."""
+        with every line on it (where each line has its own guard).
+
+        `order` is the chunk's place in the run (chunks may be parsed out of order): a chunk
+        after one where values of a column were seen to change kind reads that column as
+        JSON text whatever the hint, which may be from before that chunk."""
         started = time.thread_time()
-        out = self._guarded(data, first_line, source, hint, line_count, longest_line)
+        out = self._guarded(data, first_line, source, hint, line_count, longest_line, order)
         # The exact path timed itself; the rest of the chunk's time is its reader route's.
         spent = time.thread_time() - started - out.cpu_by_route.get("exact", 0.0)
         route = next((r for r in ("renamed", "regrouped") if out.rows_by_route.get(r)), "fast")
@@ -105,18 +114,19 @@ class ChunkParser:
         hint: pa.Schema | None,
         line_count: int | None,
         longest_line: int | None,
+        order: int | None,
     ) -> ParsedChunk:
         lines = count_lines(data) if line_count is None else line_count
         try:
-            return self._parse(data, first_line, source, hint, lines, longest_line)
+            return self._parse(data, first_line, source, hint, lines, longest_line, order)
         except Exception:
             pass
-        out = ParsedChunk(lines=lines)
+        out = ParsedChunk(lines=lines, order=order)
         try:
             deep = deep_lines(data, first_line, MAX_COLUMN_DEPTH)
             self._slow(out, data, first_line, source, hint, deep)
         except Exception:
-            out = ParsedChunk(lines=lines)
+            out = ParsedChunk(lines=lines, order=order)
             every = self._non_blank(out, data, first_line)
             for start in range(0, len(every), 1024):
                 self._exact(out, every[start : start + 1024], source)
@@ -130,8 +140,9 @@ class ChunkParser:
         hint: pa.Schema | None,
         line_count: int,
         longest_line: int | None,
+        order: int | None,
     ) -> ParsedChunk:
-        out = ParsedChunk(lines=line_count)
+        out = ParsedChunk(lines=line_count, order=order)
         if not out.lines:
             return out
         if longest_line is None or longest_line > SCAN_LINE_BYTES:
@@ -151,7 +162,7 @@ class ChunkParser:
         if conflict is not None:
             # Valid lines whose types differ: group them by the kind of the conflicting value
             # instead of looking at each line; later chunks are grouped up front.
-            self._note_conflict(conflict.group(1))
+            self._note_conflict(conflict.group(1), order)
             if self._by_groups(out, data, first_line, source, hint):
                 return out
             self._pieces(out, self._non_blank(out, data, first_line), source, hint, error)
@@ -180,18 +191,29 @@ class ChunkParser:
         hint: pa.Schema | None,
     ) -> bool:
         """Read the chunk once with the keys at the conflict paths renamed by the kind of their
-        value (`renaming`), when every conflict path is a top-level JSON-text column; False
-        (nothing added) otherwise."""
+        value (`renaming`), when every conflict path is a top-level column that holds JSON text
+        before this chunk; False (nothing added) otherwise."""
         fields = {f.name: f for f in hint or () if is_json_text(f)}
-        keys = [top_level_key(p) for p in self.conflicts]
-        if not keys or not all(k in fields for k in keys):
-            return False
-        renamed = rename_by_kind(data, [k for k in keys if k is not None])
+        keys: list[str] = []
+        for path in self.conflicts:
+            key = top_level_key(path)
+            found_in = self._found_in.get(path)
+            if key is None:
+                return False
+            if key not in fields:
+                # Found in an earlier chunk, whose rows are added first: the column holds JSON
+                # text by the time this chunk's rows are (the hint is from before it).
+                if out.order is None or found_in is None or found_in >= out.order:
+                    return False
+                fields[key] = json_text_field(key)
+            keys.append(key)
+        renamed = rename_by_kind(data, keys) if keys else None
         if renamed is None:
             return False
+        read_hint = pa.schema([fields.get(f.name, f) for f in hint or ()]) if hint else None
         try:
             table = checked_utf8(
-                read_arrow(renamed.data, hint, self.block_size, self.declared), data
+                read_arrow(renamed.data, read_hint, self.block_size, self.declared), data
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return False
@@ -407,7 +429,7 @@ class ChunkParser:
                 error = "row count differs"
         conflict = CONFLICT.search(error)
         if conflict is not None:
-            self._note_conflict(conflict.group(1))
+            self._note_conflict(conflict.group(1), out.order)
             groups = group_by_kind(lines, conflict.group(1))
             if len(groups) > 1:
                 for group in groups:

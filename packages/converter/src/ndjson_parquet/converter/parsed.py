@@ -41,6 +41,8 @@ class ParsedChunk:
     # Rows by the route that read them (`ROUTES`), and the parsing thread's CPU seconds.
     rows_by_route: dict[str, int] = field(default_factory=dict)
     cpu_by_route: dict[str, float] = field(default_factory=dict)
+    # The chunk's place in the run, if known (see `ChunkParser.parse`).
+    order: int | None = None
 
     def add_route(self, route: str, rows: int, cpu: float = 0.0) -> None:
         self.rows_by_route[route] = self.rows_by_route.get(route, 0) + rows
