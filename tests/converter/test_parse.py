@@ -107,7 +107,7 @@ def test_nested_and_list_conflicts_are_grouped_without_losing_rows() -> None:
         assert len(rows(out)) == 31
     parser = ChunkParser(declared=None, block_size=1 << 20, exact_piece_lines=4)
     parser.parse(b"\n".join(nested) + b"\n", 1, "src", None)
-    assert parser.conflicts == ["/u/v"]
+    assert parser.conflicts.paths == ["/u/v"]
 
 
 def test_group_chunk_splits_by_kind_and_skips_empty_lines() -> None:
@@ -131,7 +131,7 @@ def test_chunks_after_a_conflict_are_grouped_and_still_lose_nothing() -> None:
     parser = ChunkParser(declared=None, block_size=1 << 20, exact_piece_lines=2)
     first = b"\n".join([b'{"a":1}'] * 5 + [b'{"a":"s"}']) + b"\n"
     parser.parse(first, 1, "src", None)
-    assert parser.conflicts == ["/a"]
+    assert parser.conflicts.paths == ["/a"]
     second = b'{"a":2}\r\n\n   \n{"a":"t"}\nnot json\n{"a":[1,"x"]}\n{"a":99999999999999999999}\n{"a":4}\n'
     out = parser.parse(second, 7, "src", None)
     assert out.blank == 2
@@ -209,7 +209,7 @@ def test_a_column_whose_kind_changed_against_the_hint_costs_one_more_read(
 def test_groups_of_a_known_conflict_are_read_once_each(monkeypatch: pytest.MonkeyPatch) -> None:
     hint = pa.schema([("a", pa.int64()), ("ts", pa.string())])
     parser = ChunkParser(declared=None, block_size=1 << 20)
-    parser.conflicts = ["/a"]
+    parser.conflicts.note("/a", None)
     lines = [
         b'{"a":%s,"ts":"2024-01-01T00:00:00Z"}' % (b'"s"' if i % 3 else b"7") for i in range(90)
     ]

@@ -2,7 +2,7 @@
 
 1. Each source is read in chunks of whole lines and parsed into Arrow pieces (`parse.py`); bad
    lines go to a quarantine file, blank lines are counted.
-2. Each piece's schema is unified into the running schema (`schema.py`), the piece is cast to
+2. Each piece's schema is unified into the running schema (`running_schema.py`), the piece is cast to
    it (`conform.py`) and handed to the Parquet writer thread (`writer.py`), so parsing and
    encoding use both cores.
 3. After the last chunk the running schema is final: parts written with an earlier schema are
@@ -28,9 +28,8 @@ import xxhash
 
 from ndjson_parquet.converter import storage
 from ndjson_parquet.converter.conform import conform_table
-from ndjson_parquet.converter.drift_lines import inexact_number, locate, within_json_text
+from ndjson_parquet.converter.drift_lines import inexact_number, within_json_text
 from ndjson_parquet.converter.errors import ConversionError
-from ndjson_parquet.converter.field_markers import same_schema
 from ndjson_parquet.converter.lineage import with_lineage, with_lineage_fields
 from ndjson_parquet.converter.names import column_name, keyed_schema
 from ndjson_parquet.converter.options import ConvertOptions, Progress, Summary
@@ -50,13 +49,11 @@ from ndjson_parquet.converter.partition import (
     split_by_partition,
 )
 from ndjson_parquet.converter.run_inputs import RunInputs
+from ndjson_parquet.converter.running_schema import RunningSchema
 from ndjson_parquet.converter.sampling import SampleSettings, sample_schema
 from ndjson_parquet.converter.schema import (
-    Drift,
-    Origin,
     finalize_schema,
     schema_to_json,
-    unify_into,
 )
 from ndjson_parquet.converter.sources import (
     Source,
@@ -96,9 +93,7 @@ class _Run:
         # Internally columns are named by their JSON keys; names are given when written.
         declared = keyed_schema(options.schema) if options.schema is not None else None
         self.parser = ChunkParser(declared=declared, block_size=options.block_bytes)
-        self.schema: pa.Schema | None = declared
-        self.drift: list[Drift] = []
-        self._drift_seen: set[tuple[str, str, str, str]] = set()
+        self.running = RunningSchema(declared, lambda: self.expected)
         self.exact_values = 0
         self.lines = self.blank = self.rows = self.bytes_read = 0
         self.routes = {route: {"lines": 0, "cpu_seconds": 0.0} for route in ROUTES}
@@ -117,21 +112,11 @@ class _Run:
         # per 512 MB); it names outputs, it authenticates nothing.
         self.digest = None if (options.run_id or manifest) else xxhash.xxh3_128()
         self.inputs = RunInputs(sources, options.chunk_bytes, self.digest)
-        self._final: pa.Schema | None = None
         # What a sample of the inputs shows the schema will become (see `sampling`).
         self._sample: Future[pa.Schema | None] | None = None
         self.fieldless: list[tuple[Source, Piece]] = []
-        self._final_for: pa.Schema | None = None
-        self._absorbed: bytes | None = None
         self._drained = False
         self._sized = all(s.size is not None for s in sources)
-
-    def _add_drift(self, entries: list[Drift]) -> None:
-        for d in entries:
-            key = (d.column, d.from_type, d.to_type, d.resolution)
-            if key not in self._drift_seen:
-                self._drift_seen.add(key)
-                self.drift.append(d)
 
     def run(self) -> None:
         bytes_total = sum(s.size or 0 for s in self.sources)
@@ -164,7 +149,7 @@ class _Run:
                     chunk.data,
                     chunk.first_line,
                     self.sources[index].location,
-                    self.schema,
+                    self.running.schema,
                     chunk.lines,
                     chunk.longest_line,
                     order,
@@ -222,11 +207,13 @@ class _Run:
             self.quarantine.add(source.location, bad)
         # Lines read by the exact path report conflicts among themselves; in a column that
         # already holds JSON text they change nothing (and would depend on how lines were routed).
-        self._add_drift([d for d in parsed.drift if not within_json_text(self.schema, d.column)])
+        self.running.add_drift(
+            [d for d in parsed.drift if not within_json_text(self.running.schema, d.column)]
+        )
         for path, line, literal in parsed.exact:
             self.exact_values += 1
             if self.exact_values <= _MAX_EXACT_REPORTS:
-                self._add_drift([inexact_number(path, literal, source.location, line)])
+                self.running.add_drift([inexact_number(path, literal, source.location, line)])
         pieces = parsed.pieces
         if len(pieces) > 1 and not self.fieldless and all(p.table.num_columns for p in pieces):
             self._write_in_line_order(source, pieces)
@@ -235,7 +222,9 @@ class _Run:
             self._piece(source, piece)
 
     def _piece(self, source: Source, piece: Piece) -> None:
-        has_columns = self.options.lineage or (self.schema is not None and len(self.schema) > 0)
+        has_columns = self.options.lineage or (
+            self.running.schema is not None and len(self.running.schema) > 0
+        )
         if piece.table.num_columns == 0 and not has_columns:
             # `{}` lines before any line with a field: held until a column exists.
             self.fieldless.append((source, piece))
@@ -257,18 +246,18 @@ class _Run:
         self.fieldless = []
 
     def _write_piece(self, source: Source, piece: Piece) -> None:
-        self._absorb(source, piece)
-        assert self._final is not None
-        table = conform_table(piece.table, self._final, piece.schema)
-        self._put(source, table, self._final, piece.lines)
+        self.running.absorb(source.location, piece)
+        assert self.running.final is not None
+        table = conform_table(piece.table, self.running.final, piece.schema)
+        self._put(source, table, self.running.final, piece.lines)
 
     def _write_in_line_order(self, source: Source, pieces: list[Piece]) -> None:
         """The pieces of one chunk (read by different routes: mixed types, exact numbers)
         written as one table in line order, so that routing never reorders rows."""
         # In line order, so that drift names the type so far and the line that changed it.
         for piece in sorted(pieces, key=lambda p: int(p.lines[0])):
-            self._absorb(source, piece)
-        schema = self._final
+            self.running.absorb(source.location, piece)
+        schema = self.running.final
         assert schema is not None
         tables = [
             pa.Table.from_arrays(conform_table(p.table, schema, p.schema).columns, schema=schema)
@@ -278,34 +267,6 @@ class _Run:
         order = np.argsort(lines, kind="stable")
         table = pa.concat_tables(tables).take(pa.array(order))
         self._put(source, table, schema, lines[order])
-
-    def _absorb(self, source: Source, piece: Piece) -> None:
-        """Unify a piece's schema into the run's, recording drift where the piece caused it."""
-        # Most pieces have the schema of the one before: unifying it again changes nothing.
-        # (Serialized, so that nested field metadata, which Arrow's equality ignores, counts.)
-        key = piece.schema.serialize().to_pybytes()
-        if key == self._absorbed and self.schema is not None:
-            return
-        self._absorbed = key
-        first = self.schema is None
-        origin = Origin(source.location, int(piece.lines[0]))
-        schema, drift = unify_into(self.schema, piece.schema, origin, record_additions=not first)
-        if drift:
-            self._add_drift([locate(d, piece) for d in drift])
-        if (
-            self.schema is None
-            or not schema.equals(self.schema)
-            or not same_schema(schema, self.schema)
-        ):
-            self.schema = schema
-        if schema is not self._final_for or self._final is None:
-            # Parts are written with the schema as it would be final now, widened by what the
-            # sample expects, so that in the common case no part needs rewriting.
-            target = schema
-            if self.expected is not None:
-                target, _ = unify_into(schema, self.expected, origin, record_additions=False)
-            self._final, _ = finalize_schema(target)
-            self._final_for = schema
 
     def _put(self, source: Source, table: pa.Table, schema: pa.Schema, lines: np.ndarray) -> None:
         out_schema = schema
@@ -369,8 +330,8 @@ def _convert(
         opts.run_id
         or (manifest.manifest_id if manifest is not None else "x" + run.digest.hexdigest()[:20])  # type: ignore[union-attr]
     )
-    data_schema, final_drift = finalize_schema(run.schema or pa.schema([]))
-    run._add_drift(final_drift)
+    data_schema, final_drift = finalize_schema(run.running.schema or pa.schema([]))
+    run.running.add_drift(final_drift)
     schema = with_lineage_fields(data_schema) if opts.lineage else data_schema
     summary = Summary(
         run_id=run_id,
@@ -383,7 +344,7 @@ def _convert(
         output_files=[],
         quarantine_files=[],
         schema=schema_to_json(schema),
-        drift=[d.to_dict() for d in run.drift],
+        drift=[d.to_dict() for d in run.running.drift],
         seconds=0.0,
         exact_values=run.exact_values,
         manifest_id=manifest.manifest_id if manifest is not None else None,

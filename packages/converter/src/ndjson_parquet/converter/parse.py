@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from ndjson_parquet.converter.field_markers import is_json_text, json_text_field
+from ndjson_parquet.converter.conflicts import Conflicts
 from ndjson_parquet.converter.grouping import (
     LazyLines,
     group_by_kind,
@@ -38,7 +38,7 @@ from ndjson_parquet.converter.parsed import BadLine, ParsedChunk, Piece
 from ndjson_parquet.converter.pybuild import (
     LineError,
     _json_kind,
-    build_exact,
+    add_exact,
     parse_line,
     per_line,
 )
@@ -47,13 +47,11 @@ from ndjson_parquet.converter.reader import (
     checked_utf8,
     exact_path_rows,
     marked_schema,
+    probe_schema,
     read_arrow,
     without_path,
 )
-from ndjson_parquet.converter.renaming import merge, rename_by_kind, top_level_key, verify
-
-_PROBE_BYTES = 1 << 20
-
+from ndjson_parquet.converter.renaming import merge, rename_by_kind, verify
 
 # --- the chunk parser ---------------------------------------------------------------------------
 
@@ -67,17 +65,8 @@ class ChunkParser:
         self.declared = declared
         self.block_size = block_size
         self.exact_piece_lines = exact_piece_lines
-        # Reader column paths seen with values of different kinds: later chunks are grouped
-        # by them up front instead of failing first.
-        self.conflicts: list[str] = []
-        # The first chunk (by `order`) where each conflict was found.
-        self._found_in: dict[str, int] = {}
-
-    def _note_conflict(self, path: str, order: int | None) -> None:
-        if path not in self.conflicts and len(self.conflicts) < 8:
-            self.conflicts.append(path)
-        if order is not None:
-            self._found_in[path] = min(order, self._found_in.get(path, order))
+        # Columns seen with values of different kinds: later chunks are read with them in mind.
+        self.conflicts = Conflicts()
 
     def parse(
         self,
@@ -129,7 +118,7 @@ class ChunkParser:
             out = ParsedChunk(lines=lines, order=order)
             every = self._non_blank(out, data, first_line)
             for start in range(0, len(every), 1024):
-                self._exact(out, every[start : start + 1024], source)
+                add_exact(out, self.declared, every[start : start + 1024], source)
         return out
 
     def _parse(
@@ -150,8 +139,8 @@ class ChunkParser:
             if deep:  # never given to pyarrow's reader as they are: parsed line by line
                 self._slow(out, data, first_line, source, hint, deep)
                 return out
-        if hint is None and len(data) > 2 * _PROBE_BYTES:
-            hint = self._probe(data)
+        if hint is None:
+            hint = probe_schema(data, self.block_size)
         if self.conflicts and (
             self._renamed(out, data, first_line, source, hint)
             or self._by_groups(out, data, first_line, source, hint)
@@ -162,7 +151,7 @@ class ChunkParser:
         if conflict is not None:
             # Valid lines whose types differ: group them by the kind of the conflicting value
             # instead of looking at each line; later chunks are grouped up front.
-            self._note_conflict(conflict.group(1), order)
+            self.conflicts.note(conflict.group(1), order)
             if self._by_groups(out, data, first_line, source, hint):
                 return out
             self._pieces(out, self._non_blank(out, data, first_line), source, hint, error)
@@ -177,7 +166,7 @@ class ChunkParser:
                 if len(numbers) == table.num_rows:
                     lines, out.blank = numbers, blank
         if table is not None and lines is not None:
-            self._add_checked(out, table, lines, data, first_line, source, hint)
+            self._add_checked(out, table, lines, data, first_line, source)
             return out
         self._slow(out, data, first_line, source, hint)
         return out
@@ -193,21 +182,10 @@ class ChunkParser:
         """Read the chunk once with the keys at the conflict paths renamed by the kind of their
         value (`renaming`), when every conflict path is a top-level column that holds JSON text
         before this chunk; False (nothing added) otherwise."""
-        fields = {f.name: f for f in hint or () if is_json_text(f)}
-        keys: list[str] = []
-        for path in self.conflicts:
-            key = top_level_key(path)
-            found_in = self._found_in.get(path)
-            if key is None:
-                return False
-            if key not in fields:
-                # Found in an earlier chunk, whose rows are added first: the column holds JSON
-                # text by the time this chunk's rows are (the hint is from before it).
-                if out.order is None or found_in is None or found_in >= out.order:
-                    return False
-                fields[key] = json_text_field(key)
-            keys.append(key)
-        renamed = rename_by_kind(data, keys) if keys else None
+        fields = self.conflicts.json_text_fields(hint, out.order)
+        if fields is None:
+            return False
+        renamed = rename_by_kind(data, list(fields))
         if renamed is None:
             return False
         read_hint = pa.schema([fields.get(f.name, f) for f in hint or ()]) if hint else None
@@ -232,7 +210,6 @@ class ChunkParser:
             data,
             first_line,
             source,
-            hint,
             route="renamed",
             then=lambda t: merge(t, renamed, fields),
         )
@@ -248,9 +225,9 @@ class ChunkParser:
     ) -> bool:
         """Read the chunk as groups of lines with the same kinds at the known conflict paths;
         False when that does not split the chunk (nothing added then)."""
-        grouped = group_chunk(data, self.conflicts)
+        grouped = group_chunk(data, self.conflicts.paths)
         if grouped is None:
-            line_groups = group_lines(self._non_blank(out, data, first_line), self.conflicts)
+            line_groups = group_lines(self._non_blank(out, data, first_line), self.conflicts.paths)
             if len(line_groups) < 2:
                 out.blank = 0
                 return False
@@ -263,7 +240,7 @@ class ChunkParser:
         out.blank = blank
         # Each group has one kind at the conflict paths, maybe not the kind the hint has.
         group_hint = hint
-        for path in self.conflicts if hint is not None and self.declared is None else ():
+        for path in self.conflicts.paths if hint is not None and self.declared is None else ():
             group_hint = without_path(group_hint, path)
         for group_data, rows in groups:
             numbers = rows + first_line
@@ -275,7 +252,7 @@ class ChunkParser:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 table = None
             if table is not None and table.num_rows == len(numbers):
-                self._add_checked(out, table, numbers, None, 0, source, hint, LazyLines(group_data))
+                self._add_checked(out, table, numbers, None, 0, source, LazyLines(group_data))
                 continue
             parts = split_lines(group_data)
             kept = [
@@ -286,17 +263,6 @@ class ChunkParser:
             out.blank += len(parts) - len(kept)
             self._pieces(out, kept, source, hint)
         return True
-
-    def _probe(self, data: bytes | bytearray) -> pa.Schema | None:
-        """Types of the first lines, so that the first chunk is read once, not twice (the
-        reader would otherwise infer timestamps that must then be read again as text)."""
-        cut = data.rfind(b"\n", 0, _PROBE_BYTES)
-        if cut < 0:
-            return None
-        try:
-            return read_arrow(data[: cut + 1], None, self.block_size).schema
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
 
     def _try_fast(
         self, data: bytes | bytearray, hint: pa.Schema | None
@@ -321,7 +287,6 @@ class ChunkParser:
         data: bytes | bytearray | None,
         first_line: int,
         source: str,
-        hint: pa.Schema | None,
         raw_lines: Sequence[bytes] | None = None,
         route: str | None = None,
         then: Callable[[pa.Table], pa.Table] | None = None,
@@ -336,7 +301,7 @@ class ChunkParser:
                 picked = [(int(n), parts[int(n) - first_line]) for n in lines[suspicious]]
             else:
                 picked = [(int(n), raw_lines[i]) for i, n in enumerate(lines) if suspicious[i]]
-            self._exact(out, picked, source)
+            add_exact(out, self.declared, picked, source)
             keep = ~suspicious
             table = table.filter(pa.array(keep))
             lines = lines[keep]
@@ -349,18 +314,6 @@ class ChunkParser:
                 table = then(table)
             out.pieces.append(Piece(table, marked_schema(table), lines))
             out.add_route(route or ("fast" if data is not None else "regrouped"), table.num_rows)
-
-    def _exact(self, out: ParsedChunk, lines: Sequence[tuple[int, bytes]], source: str) -> None:
-        started = time.thread_time()
-        built = build_exact(lines, self.declared, source)
-        out.add_route("exact", len(built.lines), time.thread_time() - started)
-        out.bad.extend(BadLine(n, raw, err) for n, raw, err in built.bad)
-        out.exact.extend(built.exact)
-        out.drift.extend(built.drift)
-        if built.table is not None and built.schema is not None and built.table.num_rows:
-            out.pieces.append(
-                Piece(built.table, built.schema, np.array(built.lines, dtype=np.int64))
-            )
 
     def _slow(
         self,
@@ -394,7 +347,7 @@ class ChunkParser:
 
         lines = self._non_blank(out, data, first_line)
         per_line(lines, check, lambda n, raw, why: out.bad.append(BadLine(n, raw, why)))
-        self._exact(out, exact, source)
+        add_exact(out, self.declared, exact, source)
         self._pieces(out, good, source, hint)
 
     def _pieces(
@@ -410,7 +363,7 @@ class ChunkParser:
         if not lines:
             return
         if len(lines) <= self.exact_piece_lines:
-            self._exact(out, lines, source)
+            add_exact(out, self.declared, lines, source)
             return
         raws = [raw for _, raw in lines]
         error = known_error
@@ -424,12 +377,12 @@ class ChunkParser:
             else:
                 if table.num_rows == len(lines):
                     numbers = np.array([n for n, _ in lines], dtype=np.int64)
-                    self._add_checked(out, table, numbers, None, 0, source, hint, raws)
+                    self._add_checked(out, table, numbers, None, 0, source, raws)
                     return
                 error = "row count differs"
         conflict = CONFLICT.search(error)
         if conflict is not None:
-            self._note_conflict(conflict.group(1), out.order)
+            self.conflicts.note(conflict.group(1), out.order)
             groups = group_by_kind(lines, conflict.group(1))
             if len(groups) > 1:
                 for group in groups:

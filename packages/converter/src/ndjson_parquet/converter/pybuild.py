@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from ndjson_parquet.converter.conform import RawJson, _dump
@@ -26,6 +28,7 @@ from ndjson_parquet.converter.field_markers import (
     with_flag,
 )
 from ndjson_parquet.converter.nesting import MAX_COLUMN_DEPTH, MAX_LINE_DEPTH, nesting_depth
+from ndjson_parquet.converter.parsed import BadLine, ParsedChunk, Piece
 from ndjson_parquet.converter.schema import Drift, Origin, _Unifier
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -334,3 +337,17 @@ def _table(rows: list[dict[str, Any]], schema: pa.Schema, declared_names: set[st
             values = [_convert(r.get(f.name), f) for r in rows]
         columns.append(pa.array(values, type=f.type))
     return pa.Table.from_arrays(columns, schema=schema) if columns else fieldless(len(rows))
+
+
+def add_exact(
+    out: ParsedChunk, declared: pa.Schema | None, lines: Sequence[tuple[int, bytes]], source: str
+) -> None:
+    """Build `lines` on the exact path and add what they give to `out` (timed as its route)."""
+    started = time.thread_time()
+    built = build_exact(lines, declared, source)
+    out.add_route("exact", len(built.lines), time.thread_time() - started)
+    out.bad.extend(BadLine(n, raw, err) for n, raw, err in built.bad)
+    out.exact.extend(built.exact)
+    out.drift.extend(built.drift)
+    if built.table is not None and built.schema is not None and built.table.num_rows:
+        out.pieces.append(Piece(built.table, built.schema, np.array(built.lines, dtype=np.int64)))

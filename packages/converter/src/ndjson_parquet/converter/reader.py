@@ -129,6 +129,23 @@ def read_arrow(
     return _read_arrow(data, fallback, block_size)
 
 
+# The first lines' types are read first when a chunk of more than twice this comes without a hint.
+_PROBE_BYTES = 1 << 20
+
+
+def probe_schema(data: bytes | bytearray, block_size: int) -> pa.Schema | None:
+    """Types of the first lines of a large chunk read without a hint, so that it is read once,
+    not twice (the reader would otherwise infer timestamps that must then be read again as
+    text); None for a small chunk or when the first lines cannot be read."""
+    cut = data.rfind(b"\n", 0, _PROBE_BYTES) if len(data) > 2 * _PROBE_BYTES else -1
+    if cut < 0:
+        return None
+    try:
+        return read_arrow(data[: cut + 1], None, block_size).schema
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def without_path(schema: pa.Schema, path: str) -> pa.Schema:
     """`schema` without the field at a reader column path ("/a/b", "/a/[]/b")."""
     parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/")]
