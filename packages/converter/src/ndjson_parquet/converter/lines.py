@@ -36,4 +36,23 @@ def non_blank_numbers(data: bytes | bytearray, first_line: int) -> tuple[np.ndar
     return np.array(numbers, dtype=np.int64), len(parts) - len(numbers)
 
 
-__all__ = ["WHITE_SPACE", "count_lines", "non_blank", "non_blank_numbers", "split_lines"]
+def row_lines(
+    data: bytes | bytearray, first_line: int, line_count: int, rows: int
+) -> tuple[np.ndarray, int] | None:
+    """The line number of each of `rows` rows read from the chunk, and how many lines are
+    blank: every line when there are as many rows as lines, else the non-blank ones; None when
+    the rows match neither."""
+    if rows == line_count:
+        return np.arange(first_line, first_line + line_count, dtype=np.int64), 0
+    numbers, blank = non_blank_numbers(data, first_line)
+    return (numbers, blank) if len(numbers) == rows else None
+
+
+__all__ = [
+    "WHITE_SPACE",
+    "count_lines",
+    "non_blank",
+    "non_blank_numbers",
+    "row_lines",
+    "split_lines",
+]

@@ -25,7 +25,7 @@ from ndjson_parquet.converter.lines import (
     WHITE_SPACE,
     count_lines,
     non_blank,
-    non_blank_numbers,
+    row_lines,
     split_lines,
 )
 from ndjson_parquet.converter.nesting import (
@@ -157,15 +157,11 @@ class ChunkParser:
             self._pieces(out, self._non_blank(out, data, first_line), source, hint, error)
             return out
         out.blank = 0
-        lines: np.ndarray | None = None
-        if table is not None:
-            if table.num_rows == out.lines:
-                lines = np.arange(first_line, first_line + out.lines, dtype=np.int64)
-            else:
-                numbers, blank = non_blank_numbers(data, first_line)
-                if len(numbers) == table.num_rows:
-                    lines, out.blank = numbers, blank
-        if table is not None and lines is not None:
+        found = (
+            row_lines(data, first_line, out.lines, table.num_rows) if table is not None else None
+        )
+        if table is not None and found is not None:
+            lines, out.blank = found
             self._add_checked(out, table, lines, data, first_line, source)
             return out
         self._slow(out, data, first_line, source, hint)
@@ -195,14 +191,10 @@ class ChunkParser:
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return False
-        numbers, blank = (
-            (np.arange(first_line, first_line + out.lines, dtype=np.int64), 0)
-            if table.num_rows == out.lines
-            else non_blank_numbers(data, first_line)
-        )
-        if len(numbers) != table.num_rows or not verify(table, renamed, numbers - first_line):
+        found = row_lines(data, first_line, out.lines, table.num_rows)
+        if found is None or not verify(table, renamed, found[0] - first_line):
             return False
-        out.blank = blank
+        numbers, out.blank = found
         self._add_checked(
             out,
             table,
