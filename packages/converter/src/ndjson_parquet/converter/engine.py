@@ -2,9 +2,9 @@
 
 1. Each source is read in chunks of whole lines and parsed into Arrow pieces (`parse.py`); bad
    lines go to a quarantine file, blank lines are counted.
-2. Each piece's schema is unified into the running schema (`running_schema.py`), the piece is cast to
-   it (`conform.py`) and handed to the Parquet writer thread (`writer.py`), so parsing and
-   encoding use both cores.
+2. Each piece's schema is unified into the running schema (`running_schema.py`), the piece is
+   cast to it (`conform.py`) and handed to the Parquet writer thread (`writer.py`), so parsing
+   and encoding use both cores.
 3. After the last chunk the running schema is final: parts written with an earlier schema are
    rewritten with it, so every file of a run has the same schema.
 4. Commit (`outputs.py`): parts under their final names, the quarantine file, stale parts of an
